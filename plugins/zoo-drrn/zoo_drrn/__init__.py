@@ -1,0 +1,22 @@
+"""zoo plugin: DRRN-lite and its trained weights (card in zoo's model_cards/)."""
+from __future__ import annotations
+
+import zoo
+
+
+@zoo.hookimpl
+def register_architectures(register):
+    """DRRN-lite: same-padded; receptive radius 2U+2 input pixels (entry, 2 per recursion, exit)."""
+    from .model import build
+
+    register(zoo.Architecture(
+        id="drrn-lite",
+        build=build,
+        scale=2,
+        offset=0,
+        context=lambda hp: 2 * int(hp["recursions"]) + 2,
+        hyperparameters={"scale": 2, "channels": 32, "recursions": 6},
+        default_card="drrn-lite",
+        description="DRRN-lite: shared-weight recursive residual unit at LR resolution + PixelShuffle + bicubic skip",
+        paper="https://openaccess.thecvf.com/content_cvpr_2017/papers/Tai_Image_Super-Resolution_via_CVPR_2017_paper.pdf",
+    ))

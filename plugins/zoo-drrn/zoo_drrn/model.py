@@ -1,0 +1,46 @@
+"""DRRN-lite: DRRN's recursive residual unit (shared weights, residual to the block input) at LR
+resolution, then sub-pixel upsampling, plus a global residual from a bicubic upsample of the input."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+
+class DRRNLite(nn.Module):
+    """entry conv → U recursions of one shared two-conv residual unit → conv to 3·r² → PixelShuffle, + bicubic(x)."""
+
+    def __init__(self, *, scale: int = 2, channels: int = 32, recursions: int = 6) -> None:
+        super().__init__()
+        self.scale, self.recursions = scale, recursions
+        self.entry = nn.Conv2d(3, channels, 3, padding=1)
+        # One residual unit whose weights are reused at every recursion (DRRN's parameter sharing).
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.exit = nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(scale)
+        nn.init.zeros_(self.exit.weight)  # start as plain bicubic; the net learns the residual
+        nn.init.zeros_(self.exit.bias)
+
+    def _body(self, x: torch.Tensor) -> torch.Tensor:
+        h0 = self.entry(x)
+        h = h0
+        for _ in range(self.recursions):
+            h = self.conv2(F.relu(self.conv1(F.relu(h)))) + h0  # pre-activation unit, residual to h0
+        return self.shuffle(self.exit(F.relu(h)))
+
+    def _upsample(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self._body(x) + self._upsample(x)).clamp(0, 1)
+
+    def forward_checkpoint(self, x: torch.Tensor) -> torch.Tensor:
+        """Training-time forward recomputing the body in backward to save memory."""
+        return (checkpoint(self._body, x, use_reentrant=False) + self._upsample(x)).clamp(0, 1)
+
+
+def build(*, scale: int = 2, channels: int = 32, recursions: int = 6) -> DRRNLite:
+    """Keyword-only builder."""
+    return DRRNLite(scale=scale, channels=channels, recursions=recursions)

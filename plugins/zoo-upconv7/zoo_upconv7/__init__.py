@@ -1,0 +1,21 @@
+"""zoo plugin: the UpConv_7 architecture (its cards ship in zoo's model_cards/)."""
+from __future__ import annotations
+
+import zoo
+
+
+@zoo.hookimpl
+def register_architectures(register):
+    """UpConv_7: 2×, consumes 7 input pixels per side."""
+    from .model import build
+
+    register(zoo.Architecture(
+        id="upconv7",
+        build=build,
+        scale=2,
+        offset=7,
+        context=7,
+        default_card="upconv7-scale2x",
+        description="waifu2x UpConv_7: 6 unpadded 3×3 convs (16…256 ch, LeakyReLU 0.1) + 4×4 stride-2 deconv",
+        paper="https://github.com/nagadomi/waifu2x",
+    ))

@@ -1,0 +1,31 @@
+"""zoo: a plugin-based model zoo for anime-style super-resolution and JPEG noise reduction.
+
+    import zoo
+    up = zoo.load("upconv7-noise1")
+    big = up.upscale("small.png")
+"""
+from zoo_core.api import build_model, fetch, get_card, list_models, load
+from zoo_core.architecture import Architecture, Geometry
+from zoo_core.cards import Card, parse_card
+from zoo_core.errors import (
+    CardError,
+    ConfigError,
+    DuplicateNameError,
+    FetchError,
+    ImageError,
+    PluginError,
+    UnknownNameError,
+    WeightsError,
+    ZooError,
+)
+from zoo_core.hookspecs import hookimpl
+from zoo_core.infer.upscaler import Upscaler
+from zoo_core.interfaces import ConvertedWeights, DegradationSpec, LossSpec
+from zoo_core.registry import get_registry, reset_registry
+
+__all__ = [
+    "Architecture", "Card", "CardError", "ConfigError", "ConvertedWeights", "DegradationSpec",
+    "DuplicateNameError", "FetchError", "Geometry", "ImageError", "LossSpec", "PluginError",
+    "UnknownNameError", "Upscaler", "WeightsError", "ZooError", "build_model", "fetch", "get_card",
+    "get_registry", "hookimpl", "list_models", "load", "parse_card", "reset_registry",
+]

@@ -1,0 +1,6 @@
+"""`python -m zoo` (and `torchrun -m zoo`) runs the CLI."""
+import sys
+
+from zoo_core.cli import main
+
+sys.exit(main())

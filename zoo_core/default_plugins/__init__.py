@@ -1,0 +1,34 @@
+"""Built-in plugin: weight formats, the torch backend, losses, degradations and the shipped cards.
+
+It is loaded through the `zoo` entry point like any third-party plugin.
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+from ..hookspecs import hookimpl
+
+
+@hookimpl
+def register_weight_formats(register):
+    """ncnn, waifu2x JSON and ONNX converters for plain conv stacks."""
+    from .formats_ncnn import NcnnFormat
+
+    register(NcnnFormat())
+
+
+@hookimpl
+def register_backends(register):
+    """The PyTorch reference backend."""
+    from .backend_torch import TorchBackend
+
+    register(TorchBackend())
+
+
+@hookimpl
+def register_model_cards(register):
+    """Every YAML card shipped in model_cards/ (installed as the package zoo_model_cards)."""
+    root = resources.files("zoo_model_cards")
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            register(str(entry))

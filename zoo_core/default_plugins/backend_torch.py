@@ -1,0 +1,40 @@
+"""The reference backend: plain PyTorch, any architecture, CPU or CUDA, fp32/bf16/fp16."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class TorchRunner:
+    """Runs batches through the module under inference_mode on the chosen device and dtype."""
+
+    def __init__(self, module: nn.Module, device: str, precision: str):
+        self.device = torch.device(device)
+        self.dtype = DTYPES[precision]
+        self.module = module.eval().to(self.device, self.dtype)
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            out = self.module(batch.to(self.device, self.dtype))
+        return out.float().cpu()
+
+
+class TorchBackend:
+    """PyTorch eager: the exact reference, for every registered architecture."""
+
+    name = "torch"
+    description = "PyTorch eager (reference; any architecture; cpu/cuda; fp32/bf16/fp16)"
+
+    def supports(self, *, arch_id: str, device: str, precision: str) -> bool:
+        """Every architecture; CUDA only when available; fp16 only on CUDA (slow/unsupported on CPU)."""
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            return False
+        return precision in DTYPES and not (precision == "fp16" and device == "cpu")
+
+    def prepare(self, *, module: nn.Module, arch_id: str, device: str, precision: str, threads: int | None) -> TorchRunner:
+        """Move the module to the device/dtype; set the thread count if asked."""
+        if threads:
+            torch.set_num_threads(threads)
+        return TorchRunner(module, device, precision)

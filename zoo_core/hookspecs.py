@@ -1,0 +1,41 @@
+"""The hooks a zoo plugin may implement. Each receives a `register` callable, called by keyword."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("zoo")
+hookimpl = pluggy.HookimplMarker("zoo")
+
+Register = Callable[[Any], None]
+
+
+@hookspec
+def register_architectures(register: Register) -> None:
+    """Register model architectures: register(zoo.Architecture(...))."""
+
+
+@hookspec
+def register_degradations(register: Register) -> None:
+    """Register HR→LR degradations: register(zoo.Degradation subclass instance or factory)."""
+
+
+@hookspec
+def register_losses(register: Register) -> None:
+    """Register training losses: register(zoo.LossSpec(...))."""
+
+
+@hookspec
+def register_model_cards(register: Register) -> None:
+    """Register model cards: register(path_to_yaml) or register(parsed_card_dict)."""
+
+
+@hookspec
+def register_weight_formats(register: Register) -> None:
+    """Register weight converters: register(zoo.WeightFormat subclass instance)."""
+
+
+@hookspec
+def register_backends(register: Register) -> None:
+    """Register inference engines: register(zoo.Backend subclass instance)."""

@@ -1,0 +1,87 @@
+"""The PluginManager: loads entry points of group `zoo` lazily, isolating each plugin's failures."""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import os
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import pluggy
+
+from . import hookspecs
+
+GROUP = "zoo"
+DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    """One installed plugin: where it came from and what went wrong, if anything."""
+
+    name: str
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+    disabled: bool = False
+
+
+def disabled_names() -> set[str]:
+    """Plugin (entry-point or distribution) names listed in ZOO_DISABLE_PLUGINS."""
+    raw = os.environ.get(DISABLE_ENV, "")
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+def _entry_points() -> list[md.EntryPoint]:
+    eps = md.entry_points(group=GROUP)
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for ep in sorted(eps, key=lambda e: e.name):
+        key = (ep.name, ep.value)
+        if key not in seen:  # the same dist can be visible twice on odd sys.paths
+            seen.add(key)
+            unique.append(ep)
+    return unique
+
+
+def make_manager(extra_modules: list[ModuleType] | None = None) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
+    """Load every `zoo` entry point (plus `extra_modules`), recording failures instead of raising."""
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    blocked = disabled_names()
+    infos: list[PluginInfo] = []
+    for ep in _entry_points():
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(
+            name=ep.name,
+            module=ep.value,
+            distribution=dist.metadata["Name"] if dist else None,
+            version=dist.version if dist else None,
+        )
+        infos.append(info)
+        if ep.name in blocked or (info.distribution and info.distribution in blocked):
+            info.disabled = True
+            continue
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+            pm.check_pending()  # a misspelled hook (register_architecture) fails loudly, per plugin
+        except Exception as exc:  # a broken plugin must not take the others down
+            info.error = f"{type(exc).__name__}: {exc}"
+            if pm.has_plugin(ep.name):
+                pm.unregister(name=ep.name)
+            continue
+        info.hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
+    for module in extra_modules or []:
+        name = module.__name__
+        pm.register(module, name=name)
+        pm.check_pending()
+        infos.append(PluginInfo(name=name, module=name, hooks=sorted(h.name for h in pm.get_hookcallers(module) or [])))
+    return pm, infos
+
+
+def import_module(name: str) -> ModuleType:
+    """Import a module by dotted name (used for in-process test plugins)."""
+    return importlib.import_module(name)

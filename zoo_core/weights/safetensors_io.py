@@ -1,0 +1,109 @@
+"""Safetensors I/O: a deterministic writer (same tensors → same bytes) and a safe, checked reader."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+import torch
+from torch import nn
+
+from ..errors import WeightsError
+
+DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64", torch.int32: "I32"}
+PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".pkl", ".bin")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, then rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def serialize(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None) -> bytes:
+    """Safetensors bytes with sorted keys and sorted metadata, so output is reproducible."""
+    header: dict[str, object] = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in sorted(metadata.items())}
+    blobs, offset = [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        if t.dtype not in DTYPES:
+            raise WeightsError(f"tensor '{name}' has dtype {t.dtype}; expected one of {list(DTYPES)}.")
+        raw = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    head = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    head += b" " * (-len(head) % 8)  # align the data section to 8 bytes, as the reference writer does
+    return struct.pack("<Q", len(head)) + head + b"".join(blobs)
+
+
+def save_safetensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None) -> str:
+    """Write atomically and return the file's sha256."""
+    data = serialize(tensors, metadata)
+    atomic_write_bytes(Path(path), data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read tensors and metadata; refuse pickles and say how to convert them."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"Weights file '{path}' does not exist. Check the path or run 'zoo fetch'.")
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if path.suffix.lower() in PICKLE_SUFFIXES or magic in (b"PK", b"\x80\x02", b"\x80\x04", b"\x80\x05"):
+        raise WeightsError(
+            f"'{path}' looks like a pickle/PyTorch checkpoint; zoo never unpickles files (it can run code). "
+            f"Convert it: 'zoo convert --arch ARCH --format FORMAT {path} -o weights.safetensors'."
+        )
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"'{path}' is not a valid safetensors file ({exc}). Re-download it with 'zoo fetch'.") from None
+    return tensors, meta
+
+
+def load_into(module: nn.Module, tensors: Mapping[str, torch.Tensor], source: str) -> None:
+    """Load a state_dict after checking names and shapes, with a message naming the first mismatch."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        raise WeightsError(
+            f"'{source}' does not fit this architecture: missing {missing[:3]}, unexpected {extra[:3]}. "
+            "Check the card's architecture and hyperparameters."
+        )
+    for k, v in expected.items():
+        if tuple(tensors[k].shape) != tuple(v.shape):
+            raise WeightsError(
+                f"'{source}': tensor '{k}' has shape {tuple(tensors[k].shape)}, expected {tuple(v.shape)}. "
+                "Check the card's architecture and hyperparameters."
+            )
+    module.load_state_dict({k: t.to(v.dtype) for k, t in tensors.items() for v in [expected[k]]})
