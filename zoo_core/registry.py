@@ -113,7 +113,7 @@ class Registry:
 def _register_for(reg: Registry, kind: str, plugin: str) -> Callable[[Any], None]:
     def register(obj: Any) -> None:
         if not EXPECTED[kind](obj):
-            raise ZooError(f"registered {type(obj).__name__} {obj!r:.60} as a {KINDS_BY_ATTR[kind]}")
+            raise ZooError(f"registered {type(obj).__name__} {obj!r:.60} where an object of kind {KINDS_BY_ATTR[kind]!r} was expected")
         if kind == "architectures":
             check_keyword_only(obj)
         reg.add(kind, obj.id if kind == "architectures" else obj.name, obj, plugin)

@@ -1,0 +1,85 @@
+"""Conformance: every registered architecture builds, has the declared geometry and round-trips."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import zoo
+from zoo_core.cost import cost
+from zoo_core.registry import build_registry
+from zoo_core.weights.safetensors_io import load_into, load_safetensors, save_safetensors
+
+ARCH_IDS = sorted(build_registry().architectures)
+
+
+@pytest.mark.parametrize("arch_id", ARCH_IDS)
+def test_forward_shape_and_finite(arch_id):
+    arch = zoo.get_registry().architecture(arch_id)
+    geo = arch.geometry()
+    torch.manual_seed(0)
+    module = arch.create().eval()
+    h, w = 9, 13
+    x = torch.rand(2, geo.in_channels, h + 2 * geo.offset, w + 2 * geo.offset)
+    with torch.inference_mode():
+        y = module(x)
+    assert y.shape == (2, geo.out_channels, h * geo.scale, w * geo.scale)
+    assert torch.isfinite(y).all()
+    assert geo.context >= geo.offset >= 0
+
+
+@pytest.mark.parametrize("arch_id", ARCH_IDS)
+def test_context_covers_receptive_field(arch_id):
+    """Changing a pixel farther than `context` from a region must not change that region's output."""
+    arch = zoo.get_registry().architecture(arch_id)
+    geo = arch.geometry()
+    torch.manual_seed(0)
+    module = arch.create().eval()
+    for p in module.parameters():  # make every weight matter, even zero-initialised ones
+        torch.nn.init.normal_(p, std=0.2)
+    n = 2 * geo.context + 6
+    x = torch.rand(1, 3, n, n)
+    y = x.clone()
+    y[:, :, :, -1] = 1 - y[:, :, :, -1]  # perturb the last column
+    with torch.inference_mode():
+        a, b = module(x), module(y)
+    # Output columns fed by input columns < n-1-context (after the network's own offset) are untouched.
+    safe_in = n - 1 - geo.context - geo.offset
+    assert torch.equal(a[..., : safe_in * geo.scale], b[..., : safe_in * geo.scale])
+    assert not torch.equal(a, b)
+
+
+@pytest.mark.parametrize("arch_id", ARCH_IDS)
+def test_hyperparameters_round_trip_through_safetensors(arch_id, tmp_path):
+    arch = zoo.get_registry().architecture(arch_id)
+    hp = arch.resolve_hyperparameters()
+    torch.manual_seed(1)
+    module = arch.create(hp).eval()
+    path = tmp_path / "w.safetensors"
+    save_safetensors(path, module.state_dict(), {"architecture": arch_id, "hyperparameters": json.dumps(hp)})
+    tensors, meta = load_safetensors(path)
+    rebuilt = zoo.get_registry().architecture(meta["architecture"]).create(json.loads(meta["hyperparameters"]))
+    load_into(rebuilt, tensors, str(path))
+    x = torch.rand(1, 3, 12 + 2 * arch.offset, 12 + 2 * arch.offset)
+    with torch.inference_mode():
+        assert torch.equal(module(x), rebuilt.eval()(x))
+
+
+def test_costs_match_the_design_notes():
+    reg = zoo.get_registry()
+    up = cost(reg.architecture("upconv7"))
+    es = cost(reg.architecture("espcn7"))
+    dr = cost(reg.architecture("drrn-lite"))
+    assert up["parameters"] == 552_480 and round(up["macs_per_input_pixel"]) == 551_856
+    assert es["parameters"] == 1_173_068
+    assert dr["macs_per_output_pixel"] <= up["macs_per_output_pixel"] / 4  # issue 5's budget
+
+
+def test_safetensors_writer_is_deterministic(tmp_path):
+    t = {"b": torch.arange(6.0).reshape(2, 3), "a": torch.ones(3, dtype=torch.float16)}
+    d1 = save_safetensors(tmp_path / "1.safetensors", t, {"z": "1", "a": "2"})
+    d2 = save_safetensors(tmp_path / "2.safetensors", dict(reversed(list(t.items()))), {"a": "2", "z": "1"})
+    assert d1 == d2
+    loaded, meta = load_safetensors(tmp_path / "1.safetensors")
+    assert torch.equal(loaded["b"], t["b"]) and meta == {"a": "2", "z": "1"}
