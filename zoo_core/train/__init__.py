@@ -1,0 +1,1 @@
+"""Training: dataset, degradations, losses, the trainer and evaluation."""
