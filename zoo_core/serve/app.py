@@ -1,0 +1,155 @@
+"""The Starlette app: one page, its static files and a small JSON API (errors are {"error": "one line"})."""
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
+
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..errors import UnknownNameError, ZooError
+from .engine import Loader, ModelCache, list_entries, pass_cards
+from .jobs import Busy, Job, JobQueue, Limits, TooLarge, encode_png
+from .upload import decode, parse_spec, read_form, upload_file
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+STATUS = {TooLarge: 413, Busy: 503, UnknownNameError: 400}
+
+
+def error(message: str, status: int) -> JSONResponse:
+    """The one error shape the page shows."""
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def zoo_error(err: ZooError) -> JSONResponse:
+    """A ZooError with its HTTP status (400 unless it is a size or capacity problem)."""
+    return error(str(err), next((s for cls, s in STATUS.items() if isinstance(err, cls)), 400))
+
+
+def static_dir() -> str:
+    """The folder of index.html, app.js and style.css inside the installed package."""
+    from importlib import resources
+
+    return str(resources.files("zoo_core.serve") / "static")
+
+
+def download_name(job: Job) -> str:
+    """`picture-upconv7-scale2x-4x.png`: the input's stem, the model and the scale."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", job.filename.rsplit(".", 1)[0])[:80] or "image"
+    return f"{stem}-{job.spec.model}-{job.spec.scale}x.png"
+
+
+class Api:
+    """The handlers, sharing one queue and one model cache."""
+
+    def __init__(self, limits: Limits, loader: Loader | None) -> None:
+        self.limits = limits
+        self.queue = JobQueue(limits, ModelCache(loader=loader))
+
+    async def index(self, request: Request) -> Response:
+        return FileResponse(f"{static_dir()}/index.html", headers={"Cache-Control": "no-cache"})
+
+    async def models(self, request: Request) -> Response:
+        limits = {k: getattr(self.limits, k) for k in ("max_bytes", "max_pixels", "max_output_pixels", "jobs")}
+        return JSONResponse({"models": list_entries(), "limits": limits})
+
+    async def create_job(self, request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin and urlsplit(origin).netloc != request.headers.get("host"):
+            # Another web site's page must not be able to make this machine work (no CORS here).
+            return error("Uploads from other web sites are refused.", 403)
+        try:
+            form = await read_form(request, self.limits)
+            try:
+                spec = parse_spec(form)
+                pass_cards(spec)  # reject a bad noise level or scale now, not in the queue
+                item = upload_file(form)
+                name = item.filename or "image"
+                data = await item.read()
+            finally:
+                await form.close()
+            image = await run_in_threadpool(decode, data, name, self.limits, spec.scale)
+            job = Job(spec=spec, image=image, filename=name)
+            self.queue.submit(job)
+        except ZooError as err:
+            return zoo_error(err)
+        return JSONResponse(job.public(self.queue.position(job)), status_code=202)
+
+    def _job(self, request: Request) -> Job:
+        job = self.queue.get(request.path_params["job_id"])
+        if job is None:
+            raise HTTPException(404, "No such job (it may have been forgotten: the server keeps the last "
+                                     f"{self.limits.keep}). Upload the image again.")
+        return job
+
+    async def job_status(self, request: Request) -> Response:
+        job = self._job(request)
+        return JSONResponse(job.public(self.queue.position(job)), headers={"Cache-Control": "no-store"})
+
+    async def job_result(self, request: Request) -> Response:
+        job = self._job(request)
+        if job.result is None:
+            return error(f"The job is {job.state}; there is no result{': ' + job.error if job.error else ' yet'}.", 409)
+        headers = {"Cache-Control": "no-store"}
+        if request.query_params.get("download"):
+            headers["Content-Disposition"] = f'attachment; filename="{download_name(job)}"'
+        return Response(job.result, media_type="image/png", headers=headers)
+
+    async def job_baseline(self, request: Request) -> Response:
+        """The input enlarged to the output's size by a plain filter: the 'before' of the comparison."""
+        job = self._job(request)
+        method = request.query_params.get("method", "bicubic")
+        filters = {"nearest": Image.Resampling.NEAREST, "bicubic": Image.Resampling.BICUBIC}
+        if method not in filters:
+            return error(f"Unknown method '{method}'; use nearest or bicubic.", 400)
+        if job.out_size is None:
+            return error(f"The job is {job.state}; the comparison exists once it is done.", 409)
+        size = job.out_size
+
+        def render() -> bytes:
+            src = job.image if job.image.mode in ("RGB", "RGBA") else job.image.convert("RGBA")
+            return encode_png(src.resize(size, filters[method]))
+
+        return Response(await run_in_threadpool(render), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """404s and the like as the same JSON the page shows."""
+    assert isinstance(exc, HTTPException)
+    return error(str(exc.detail), exc.status_code)
+
+
+def create_app(limits: Limits | None = None, *, host: str = "127.0.0.1", loader: Loader | None = None) -> Starlette:
+    """The web app; `loader` replaces zoo.load (tests use it to hold a job in place)."""
+    api = Api(limits or Limits(), loader)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        api.queue.stop()
+
+    routes: list[Any] = [
+        Route("/", api.index),
+        Route("/api/models", api.models),
+        Route("/api/jobs", api.create_job, methods=["POST"]),
+        Route("/api/jobs/{job_id:str}", api.job_status),
+        Route("/api/jobs/{job_id:str}/result", api.job_result),
+        Route("/api/jobs/{job_id:str}/baseline", api.job_baseline),
+        Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+    ]
+    # On loopback, refuse other Host names: a DNS-rebinding page cannot then reach this server.
+    hosts = ["127.0.0.1", "localhost", "[::1]", "::1"] if host in LOOPBACK else ["*"]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+                    exception_handlers={HTTPException: http_error})
+    app.state.api = api
+    return app
