@@ -12,9 +12,13 @@ from ..hookspecs import hookimpl
 @hookimpl
 def register_weight_formats(register):
     """ncnn, waifu2x JSON and ONNX converters for plain conv stacks."""
+    from .formats_json import Waifu2xJsonFormat
     from .formats_ncnn import NcnnFormat
+    from .formats_onnx import OnnxFormat
 
     register(NcnnFormat())
+    register(Waifu2xJsonFormat())
+    register(OnnxFormat())
 
 
 @hookimpl

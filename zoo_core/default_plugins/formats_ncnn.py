@@ -11,7 +11,7 @@ from torch import nn
 
 from ..errors import WeightsError
 from ..interfaces import ConvertedWeights
-from .conv_stack import assign_layers
+from .conv_stack import SourceLayer, assign_layers
 
 TAG_FP16 = 0x01306B47
 WEIGHT_LAYERS = ("Convolution", "Deconvolution")
@@ -22,11 +22,20 @@ def parse_param(path: Path) -> list[dict]:
     lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
     if not lines or lines[0].strip() != "7767517":
         raise WeightsError(f"'{path}' is not an ncnn .param file (first line should be the magic 7767517).")
+    header = lines[1].split() if len(lines) > 1 else []
+    declared = int(header[0]) if len(header) == 2 and header[0].isdigit() else -1
+    body = [line for line in lines[2:] if line.strip()]
+    if declared != len(body):
+        raise WeightsError(
+            f"'{path}' declares {declared} layers but lists {len(body)}; it is truncated or not an ncnn .param file."
+        )
     layers = []
-    for line in lines[2:]:
+    for line in body:
         parts = line.split()
         if len(parts) < 4 or parts[0] not in WEIGHT_LAYERS:
             continue
+        if not (parts[2].isdigit() and parts[3].isdigit()):
+            raise WeightsError(f"'{path}': layer line {line.strip()[:60]!r} is malformed; the file is corrupt.")
         n_in, n_out = int(parts[2]), int(parts[3])
         params = {}
         for kv in parts[4 + n_in + n_out:]:
@@ -77,17 +86,39 @@ class NcnnFormat:
             raise WeightsError(f"ncnn needs a .param and a .bin file, got {[str(p) for p in paths]}.")
         layers = parse_param(param)
         reader = _Reader(binf.read_bytes(), binf)
-        found = []
-        for layer in layers:
-            p = layer["params"]
-            n_out, k, bias_term, count = int(p.get(0, 0)), int(p.get(1, 1)), int(p.get(5, 0)), int(p.get(6, 0))
-            w = reader.weights(count)
-            b = reader.floats(n_out) if bias_term else None
-            n_in = count // (n_out * k * k)
-            w = torch.from_numpy(w.reshape(n_out, n_in, k, k))
-            if layer["type"] == "Deconvolution":
-                w = w.transpose(0, 1).contiguous()  # ncnn keeps (out,in,kh,kw); PyTorch wants (in,out,kh,kw)
-            found.append((layer["name"], w, None if b is None else torch.from_numpy(b)))
+        found = [_read_layer(layer, reader, param) for layer in layers]
         if reader.pos != len(reader.data):
             raise WeightsError(f"'{binf}' has {len(reader.data) - reader.pos} bytes left over; it does not match '{param.name}'.")
         return ConvertedWeights(state_dict=assign_layers(arch_id, module, found, str(param)))
+
+
+def _int(p: dict[int, str], key: int, default: int) -> int:
+    try:
+        return int(p.get(key, default))
+    except ValueError:
+        raise WeightsError(f"ncnn param {key}={p[key]!r} should be an integer; the .param file is corrupt.") from None
+
+
+def _pair(p: dict[int, str], key: int, key_h: int, default: int) -> tuple[int, int] | None:
+    """(h, w) of an ncnn int param whose height twin defaults to its width; None for SAME-style pads (<0)."""
+    w = _int(p, key, default)
+    h = _int(p, key_h, w)
+    return None if h < 0 or w < 0 else (h, w)
+
+
+def _read_layer(layer: dict, reader: _Reader, param: Path) -> SourceLayer:
+    p = layer["params"]
+    n_out, bias_term, count = _int(p, 0, 0), _int(p, 5, 0), _int(p, 6, 0)
+    kh, kw = _pair(p, 1, 11, 1) or (1, 1)
+    if n_out <= 0 or count <= 0 or count % (n_out * kh * kw):
+        raise WeightsError(f"'{param}': layer '{layer['name']}' has inconsistent sizes (0={n_out} 6={count}).")
+    w = reader.weights(count)
+    b = reader.floats(n_out) if bias_term else None
+    wt = torch.from_numpy(w.reshape(n_out, count // (n_out * kh * kw), kh, kw))
+    transposed = layer["type"] == "Deconvolution"
+    if transposed:
+        wt = wt.transpose(0, 1).contiguous()  # ncnn keeps (out,in,kh,kw); PyTorch wants (in,out,kh,kw), no flip
+    return SourceLayer(
+        name=layer["name"], weight=wt, bias=None if b is None else torch.from_numpy(b), transposed=transposed,
+        stride=_pair(p, 3, 13, 1), padding=_pair(p, 4, 14, 0),
+    )

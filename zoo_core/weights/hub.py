@@ -1,15 +1,72 @@
-"""Downloads through the real huggingface_hub (its cache, HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN)."""
+"""Downloads through the real huggingface_hub: its cache, HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN, pinned revisions.
+
+Where the files live is one setting a fork can change: ZOO_HUB_REPO=ORG/NAME[@REVISION] sends every Hub
+card to that repository (filenames are unique across the zoo: `{card name}.safetensors`).
+"""
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..cards import Card
 from ..errors import FetchError
 from .safetensors_io import sha256_file
 
+ENV_REPO = "ZOO_HUB_REPO"
+REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+TRUE = {"1", "on", "yes", "true"}
 
-def _remove_cached(path: Path) -> None:
-    # The cache stores a symlink in snapshots/ pointing at a blob; remove both so a retry re-downloads.
+
+class HubCorruptError(FetchError):
+    """The Hub served a file whose sha256 is not the card's; it was deleted from the cache."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HubLocation:
+    """Where a card's weights are on the Hub, after the ZOO_HUB_REPO override."""
+
+    repo_id: str
+    filename: str
+    revision: str
+
+    def __str__(self) -> str:
+        return f"{self.repo_id}/{self.filename}@{self.revision[:12]}"
+
+
+def hub_location(card: Card) -> HubLocation:
+    """The card's repo/file/revision, with ZOO_HUB_REPO=ORG/NAME[@REV] taking precedence."""
+    w = card.weights
+    repo, revision = w["repo_id"], w["revision"]
+    override = os.environ.get(ENV_REPO, "").strip()
+    if override:
+        repo, _, rev = override.partition("@")
+        revision = rev or revision
+        if not REPO_RE.match(repo):
+            raise FetchError(f"{ENV_REPO}={override!r} is not ORG/NAME[@REVISION]. Fix the variable or unset it.")
+    return HubLocation(repo_id=repo, filename=w["filename"], revision=revision)
+
+
+def hub_settings() -> dict[str, Any]:
+    """Endpoint, cache folder and offline flag read from the environment now, not at import of huggingface_hub."""
+    from huggingface_hub import constants
+
+    home = os.environ.get("HF_HOME")
+    cache = os.environ.get("HF_HUB_CACHE") or (str(Path(home) / "hub") if home else None)
+    offline_env = os.environ.get("HF_HUB_OFFLINE")
+    offline = offline_env.strip().lower() in TRUE if offline_env is not None else constants.HF_HUB_OFFLINE
+    return {
+        "endpoint": (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/"),
+        "cache_dir": cache or constants.HF_HUB_CACHE,
+        "offline": bool(offline),
+    }
+
+
+def remove_cached(path: Path) -> None:
+    """Delete a cached file: the snapshot symlink and the blob it points to, so a retry re-downloads."""
+    path = Path(path)
     target = path.resolve()
     path.unlink(missing_ok=True)
     if target != path:
@@ -20,33 +77,64 @@ def cached_hub_file(card: Card) -> Path | None:
     """The verified file in the Hub cache, without any network access; else None."""
     from huggingface_hub import try_to_load_from_cache
 
-    w = card.weights
-    hit = try_to_load_from_cache(repo_id=w["repo_id"], filename=w["filename"], revision=w["revision"])
-    if isinstance(hit, str) and Path(hit).is_file() and sha256_file(Path(hit)) == w["sha256"]:
+    loc, settings = hub_location(card), hub_settings()
+    hit = try_to_load_from_cache(
+        repo_id=loc.repo_id, filename=loc.filename, revision=loc.revision, cache_dir=settings["cache_dir"]
+    )
+    if isinstance(hit, str) and Path(hit).is_file() and sha256_file(Path(hit)) == card.weights["sha256"]:
         return Path(hit)
     return None
 
 
-def download(card: Card, *, progress: bool = True) -> Path:
-    """hf_hub_download the card's file at its pinned revision and check its sha256."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+def _reason(exc: BaseException, loc: HubLocation, settings: dict[str, Any]) -> str:
+    """One short phrase saying why the Hub did not give the file."""
+    from huggingface_hub import errors
 
-    w = card.weights
-    (enable_progress_bars if progress else disable_progress_bars)()
+    if isinstance(exc, errors.RevisionNotFoundError):
+        return f"the Hub repo '{loc.repo_id}' has no revision '{loc.revision}'"
+    if isinstance(exc, errors.RemoteEntryNotFoundError):
+        return f"the Hub repo '{loc.repo_id}' has no file '{loc.filename}' at revision '{loc.revision}'"
+    if isinstance(exc, errors.GatedRepoError):
+        return f"the Hub repo '{loc.repo_id}' is gated: accept its terms and set HF_TOKEN"
+    if isinstance(exc, errors.RepositoryNotFoundError):
+        return f"the Hub repo '{loc.repo_id}' does not exist or is private (set HF_TOKEN if it is yours)"
+    if isinstance(exc, (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled)) and settings["offline"]:
+        return "HF_HUB_OFFLINE is set and the file is not in the Hub cache"
+    if isinstance(exc, errors.LocalEntryNotFoundError):
+        return f"{settings['endpoint']} could not be reached and the file is not in the Hub cache"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:160]}".rstrip(": ")
+
+
+def _silent_tqdm() -> type:
+    from huggingface_hub.utils import tqdm
+
+    class Silent(tqdm):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    return Silent
+
+
+def download(card: Card, *, progress: bool = True) -> Path:
+    """hf_hub_download the card's file at its pinned revision; delete it and raise if its sha256 is wrong."""
+    from huggingface_hub import hf_hub_download
+
+    loc, settings = hub_location(card), hub_settings()
     try:
-        path = Path(hf_hub_download(repo_id=w["repo_id"], filename=w["filename"], revision=w["revision"]))
-    except Exception as exc:  # network down, offline mode, 404, auth: all mean "not from the Hub"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FetchError(
-            f"Could not download '{card.name}' ({w['repo_id']}/{w['filename']}@{w['revision'][:12]}) "
-            f"from the Hub: {type(exc).__name__}: {reason[:160]}."
-        ) from None
+        path = Path(hf_hub_download(
+            repo_id=loc.repo_id, filename=loc.filename, revision=loc.revision, cache_dir=settings["cache_dir"],
+            endpoint=settings["endpoint"], local_files_only=settings["offline"],
+            tqdm_class=None if progress else _silent_tqdm(),
+        ))
+    except Exception as exc:  # network, offline mode, 404, auth: all mean "not from the Hub"
+        raise FetchError(f"Could not download '{card.name}' ({loc}): {_reason(exc, loc, settings)}.") from None
     got = sha256_file(path)
-    if got != w["sha256"]:
-        _remove_cached(path)
-        raise FetchError(
-            f"Downloaded '{card.name}' but its sha256 is {got[:16]}…, the card expects {w['sha256'][:16]}…; "
-            "the corrupt file was deleted."
+    if got != card.weights["sha256"]:
+        remove_cached(path)
+        raise HubCorruptError(
+            f"Downloaded '{card.name}' ({loc}) but its sha256 is {got[:16]}…, the card expects "
+            f"{card.weights['sha256'][:16]}…; the bad file was deleted from the Hub cache."
         )
     return path

