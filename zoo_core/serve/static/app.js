@@ -64,8 +64,18 @@ function modelChanged() {
   $("noise").replaceChildren(...m.noise_levels.map((n) =>
     option(n, n < 0 ? "none" : "level " + n, n === m.noise_level)));
   $("scale").replaceChildren(...m.scales.map((s) => option(s, s + "×", s === m.scale)));
-  $("description").textContent = m.description + " (" + m.style + ", licence " + m.license + ")";
+  describe();
   updateButton();
+}
+
+// The card that will run for the chosen noise level (a sibling of the chosen model).
+function describe() {
+  const m = currentModel();
+  const n = Number($("noise").value);
+  const used = state.models.find((c) => c.architecture === m.architecture && c.style === m.style &&
+    c.scale === m.scale && c.noise_level === n) || m;
+  const prefix = used.name === m.name ? "" : "Uses " + used.name + ": ";
+  $("description").textContent = prefix + used.description + " (" + used.style + ", licence " + used.license + ")";
 }
 
 function updateButton() {
@@ -174,13 +184,15 @@ function showResult(job) {
 }
 
 function fitCompare() {
-  const job = state.job && $("after").dataset.width ? $("after").dataset : null;
-  const compare = $("compare");
-  const actual = $("actual").checked;
-  compare.style.width = actual && job ? job.width + "px" : "100%";
+  const after = $("after").dataset;
+  if (!after.width) return;
+  const w = Number(after.width), h = Number(after.height);
+  // Fit the whole picture in the box (enlarging small ones), or show it 1:1 and let the box scroll.
+  const fit = Math.min($("viewport").clientWidth / w, (window.innerHeight * 0.7) / h);
+  const zoom = $("actual").checked ? 1 : fit;
+  $("compare").style.width = Math.floor(w * zoom) + "px";
   // Enlarged on screen, let the pixels show rather than adding the browser's own smoothing.
-  const enlarged = job && $("viewport").clientWidth > Number(job.width);
-  compare.classList.toggle("actual", actual || !!enlarged);
+  $("compare").classList.toggle("pixelated", zoom >= 1);
 }
 
 function setSplit(percent) {
@@ -208,6 +220,7 @@ function wire() {
   drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") $("file").click(); });
   $("file").addEventListener("change", (e) => { pickFile(e.target.files[0]); e.target.value = ""; });
   $("model").addEventListener("change", modelChanged);
+  $("noise").addEventListener("change", describe);
   $("options").addEventListener("submit", submit);
   $("split").addEventListener("input", (e) => setSplit(e.target.value));
   $("compare").addEventListener("pointerdown", dragSplit);
