@@ -117,24 +117,37 @@ def _silent_tqdm() -> type:
     return Silent
 
 
-def download(card: Card, *, progress: bool = True) -> Path:
-    """hf_hub_download the card's file at its pinned revision; delete it and raise if its sha256 is wrong."""
+def _hf_download(card: Card, loc: HubLocation, settings: dict[str, Any], progress: bool, force: bool) -> Path:
     from huggingface_hub import hf_hub_download
 
-    loc, settings = hub_location(card), hub_settings()
     try:
-        path = Path(hf_hub_download(
+        return Path(hf_hub_download(
             repo_id=loc.repo_id, filename=loc.filename, revision=loc.revision, cache_dir=settings["cache_dir"],
-            endpoint=settings["endpoint"], local_files_only=settings["offline"],
+            endpoint=settings["endpoint"], local_files_only=settings["offline"], force_download=force,
             tqdm_class=None if progress else _silent_tqdm(),
         ))
     except Exception as exc:  # network, offline mode, 404, auth: all mean "not from the Hub"
         raise FetchError(f"Could not download '{card.name}' ({loc}): {_reason(exc, loc, settings)}.") from None
+
+
+def download(card: Card, *, progress: bool = True) -> Path:
+    """hf_hub_download the card's file at its pinned revision; a file with the wrong sha256 is deleted.
+
+    A bad copy already in the cache is replaced by one fresh download; if the Hub itself serves bad bytes,
+    they are deleted and HubCorruptError says so.
+    """
+    loc, settings = hub_location(card), hub_settings()
+    expected = card.weights["sha256"]
+    path = _hf_download(card, loc, settings, progress, force=False)
     got = sha256_file(path)
-    if got != card.weights["sha256"]:
+    if got != expected and not settings["offline"]:
+        remove_cached(path)  # a damaged cache blob: hf_hub_download would keep returning it
+        path = _hf_download(card, loc, settings, progress, force=True)
+        got = sha256_file(path)
+    if got != expected:
         remove_cached(path)
         raise HubCorruptError(
             f"Downloaded '{card.name}' ({loc}) but its sha256 is {got[:16]}…, the card expects "
-            f"{card.weights['sha256'][:16]}…; the bad file was deleted from the Hub cache."
+            f"{expected[:16]}…; the bad file was deleted from the Hub cache."
         )
     return path
