@@ -206,3 +206,30 @@ def test_one_job_at_a_time_queue_order_and_model_cache() -> None:
     finally:
         gate.set()
         running.stop()
+
+
+def test_stopping_the_server_cancels_a_running_job_at_its_next_tile() -> None:
+    import dataclasses
+
+    def slow_loader(name: str) -> Any:
+        up = zoo.load(name)
+        inner = up.runner
+
+        def runner(batch: Any) -> Any:
+            time.sleep(0.1)  # ~70 tiles → several seconds if it were not cancelled
+            return inner(batch)
+
+        return dataclasses.replace(up, runner=runner)
+
+    running = start_in_thread(Limits(jobs=1), loader=slow_loader)
+    status, job = post_job(running.url, png((600, 600)), tta="1")
+    assert status == 202
+    deadline = time.monotonic() + 20
+    while json.loads(call(f"{running.url}api/jobs/{job['id']}")[1])["progress"] == 0:
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    queue = running.server.config.app.state.api.queue
+    started = time.monotonic()
+    running.stop()
+    assert not running.thread.is_alive() and time.monotonic() - started < 5
+    assert "stopping" in queue.get(job["id"]).error

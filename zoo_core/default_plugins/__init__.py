@@ -23,10 +23,12 @@ def register_weight_formats(register):
 
 @hookimpl
 def register_backends(register):
-    """The PyTorch reference backend."""
+    """The PyTorch reference backend and the ncnn CPU backend (the default where it is exact)."""
+    from .backend_ncnn import NcnnBackend
     from .backend_torch import TorchBackend
 
     register(TorchBackend())
+    register(NcnnBackend())
 
 
 @hookimpl

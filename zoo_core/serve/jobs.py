@@ -27,6 +27,10 @@ class Busy(ZooError):
     """The queue is full (HTTP 503)."""
 
 
+class Stopped(ZooError):
+    """Raised inside a running job when the server shuts down."""
+
+
 @dataclass(kw_only=True)
 class Limits:
     """What protects the machine; every field is a `zoo serve` flag."""
@@ -89,7 +93,7 @@ def encode_png(img: Image.Image) -> bytes:
 
 
 class JobQueue:
-    """FIFO of jobs run by `limits.jobs` daemon threads, so a stopped server never waits for a job."""
+    """FIFO of jobs run by `limits.jobs` worker threads; stop() cancels a running job at its next tile."""
 
     def __init__(self, limits: Limits, cache: ModelCache) -> None:
         self.limits, self.cache = limits, cache
@@ -125,12 +129,20 @@ class JobQueue:
                     return i + 1
             return 0
 
-    def stop(self) -> None:
-        """Let the workers exit after their current job; waiting jobs are dropped."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Drop waiting jobs, stop running ones at their next tile and wait for the workers to exit."""
         with self._cond:
             self._stopping = True
             self._waiting.clear()
             self._cond.notify_all()
+        # Joined rather than abandoned: a daemon thread killed inside torch at exit aborts the process.
+        for t in self._threads:
+            t.join(timeout)
+
+    def _tick(self, job: Job, n: int) -> None:
+        if self._stopping:
+            raise Stopped("The server is stopping; the job was cancelled.")
+        job.tick(n)
 
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if j.state in ("done", "error")]
@@ -156,7 +168,8 @@ class JobQueue:
         state, error = "done", ""
         try:
             out, job.cards = run_job(job.image, job.spec, self.cache,
-                                     on_total=lambda n: setattr(job, "total", n), tick=job.tick)
+                                     on_total=lambda n: setattr(job, "total", n),
+                                     tick=lambda n: self._tick(job, n))
             job.result, job.out_size = encode_png(out), out.size
         except ZooError as err:
             state, error = "error", str(err)

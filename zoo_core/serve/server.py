@@ -50,7 +50,11 @@ def serve_forever(host: str, port: int, limits: Limits, *, announce: bool = True
     server = make_server(sock, limits, host=host)
     if announce:
         print(f"zoo serve: {url_of(sock)}  (Ctrl-C to stop)", flush=True)
-    server.run(sockets=[sock])  # type: ignore[attr-defined]
+    try:
+        server.run(sockets=[sock])  # type: ignore[attr-defined]
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its clean shutdown
+        pass
+    print("zoo serve: stopped.", flush=True)
 
 
 @dataclass
