@@ -69,15 +69,27 @@ def build_model(card: Card, weights: str | Path | None = None) -> torch.nn.Modul
 
 
 def pick_backend(arch_id: str, device: str, precision: str, backend: str | None) -> Any:
-    """The named backend, or the torch reference (the default and exact path)."""
+    """The named backend; by default the first (by name) whose `default_for(...)` is true, else torch.
+
+    A backend declares itself default-eligible only where it matches torch fp32 to within one 8-bit
+    level; `backend="torch"` always forces the reference.
+    """
     reg = get_registry()
-    chosen = reg.backend(backend or "torch")
+    if backend is None:
+        return next((b for _, b in sorted(reg.backends.items()) if _default_for(b, arch_id, device, precision)),
+                    reg.backend("torch"))
+    chosen = reg.backend(backend)
     if not chosen.supports(arch_id=arch_id, device=device, precision=precision):
         raise ZooError(
             f"Backend '{chosen.name}' cannot run '{arch_id}' on {device} in {precision}. "
             f"Try --backend torch or --precision fp32."
         )
     return chosen
+
+
+def _default_for(b: Any, arch_id: str, device: str, precision: str) -> bool:
+    check = getattr(b, "default_for", None)
+    return callable(check) and bool(check(arch_id=arch_id, device=device, precision=precision))
 
 
 def load(
@@ -88,10 +100,13 @@ def load(
     precision: str = "fp32",
     backend: str | None = None,
     tile_size: int | None = None,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     threads: int | None = None,
 ) -> Upscaler:
-    """Load a model by card name or architecture id; fetches its weights on first use."""
+    """Load a model by card name or architecture id; fetches its weights on first use.
+
+    tile_size/batch_size left as None take the backend's preference (runner.preferred_tile/_batch).
+    """
     if precision not in PRECISIONS:
         raise ZooError(f"Unknown precision '{precision}'. Use one of: {', '.join(PRECISIONS)}.")
     card = get_card(name)
@@ -101,8 +116,15 @@ def load(
     dev = resolve_device(device)
     module = build_model(card, weights)
     chosen = pick_backend(arch.id, dev, precision, backend)
-    runner = chosen.prepare(module=module, arch_id=arch.id, device=dev, precision=precision, threads=threads)
+    try:
+        runner = chosen.prepare(module=module, arch_id=arch.id, device=dev, precision=precision, threads=threads)
+    except ZooError:
+        if backend is not None or chosen.name == "torch":
+            raise
+        chosen = get_registry().backend("torch")  # an auto-picked fast backend that can't take this card
+        runner = chosen.prepare(module=module, arch_id=arch.id, device=dev, precision=precision, threads=threads)
     return Upscaler(
         card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
-        device=dev, precision=precision, tile_size=tile_size, batch_size=batch_size,
+        device=dev, precision=precision, tile_size=tile_size or getattr(runner, "preferred_tile", None),
+        batch_size=batch_size or getattr(runner, "preferred_batch", 1),
     )
