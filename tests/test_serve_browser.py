@@ -52,7 +52,7 @@ def webdriver_module() -> Any:
 
 
 @pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
+def server_url(webdriver_module: Any) -> Iterator[str]:  # no browser: skip before starting anything
     if TINY not in [c.name for c in zoo.list_models()]:
         pytest.skip(f"{TINY} is not installed (pip install -e tests/example_plugin)")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}

@@ -17,13 +17,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import UnknownNameError, ZooError
+from ..errors import ZooError
 from .engine import Loader, ModelCache, list_entries, pass_cards
 from .jobs import Busy, Job, JobQueue, Limits, TooLarge, encode_png
 from .upload import decode, parse_spec, read_form, upload_file
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
-STATUS = {TooLarge: 413, Busy: 503, UnknownNameError: 400}
+STATUS = {TooLarge: 413, Busy: 503}
 
 
 def error(message: str, status: int) -> JSONResponse:

@@ -218,6 +218,7 @@ function wire() {
     if (e.dataTransfer && e.dataTransfer.files.length) pickFile(e.dataTransfer.files[0]);
   });
   drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") $("file").click(); });
+  drop.addEventListener("click", (e) => { if (!e.target.closest("label")) $("file").click(); });
   $("file").addEventListener("change", (e) => { pickFile(e.target.files[0]); e.target.value = ""; });
   $("model").addEventListener("change", modelChanged);
   $("noise").addEventListener("change", describe);
