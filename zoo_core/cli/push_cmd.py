@@ -1,0 +1,40 @@
+"""`zoo push`: publish weights and a generated Hub model card."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import ZooError
+from ..weights.push import push, stage
+from .fetch_cmd import cards_named
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Attach push."""
+    p = sub.add_parser(
+        "push", help="publish models' safetensors and a generated README.md to a Hugging Face Hub repo",
+        description="Upload each model's verified safetensors plus a README.md (YAML front matter: licence, tags, "
+        "provenance, metrics) in one commit, tagged with the cards' revision. Push all models of a repo together: "
+        "the README describes the models of this push.",
+    )
+    p.add_argument("names", nargs="+", metavar="NAME", help="model names or globs ('upconv7-*')")
+    p.add_argument("--repo-id", required=True, help="target repo, ORG/NAME (uses HF_TOKEN or 'hf auth login')")
+    p.add_argument("--dry-run", type=Path, metavar="OUTDIR", help="only write the folder that would be uploaded")
+    p.add_argument("--private", action="store_true", help="create the repo as private")
+    p.add_argument("-m", "--message", help="commit message")
+    p.add_argument("--upstream", type=Path, help="folder holding the original files, for an offline rebuild")
+    p.set_defaults(func=cmd_push)
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Stage (dry run) or push."""
+    cards = cards_named(args.names)
+    if args.dry_run is not None:
+        if args.dry_run.exists() and not args.dry_run.is_dir():
+            raise ZooError(f"--dry-run '{args.dry_run}' exists and is not a folder.")
+        for path in stage(cards, args.dry_run, args.repo_id, upstream_dir=args.upstream):
+            print(path)
+        print(f"dry run: nothing uploaded; 'zoo push {' '.join(args.names)} --repo-id {args.repo_id}' would send these.")
+        return 0
+    print(push(cards, args.repo_id, private=args.private, message=args.message, upstream_dir=args.upstream))
+    return 0

@@ -1,0 +1,172 @@
+"""`zoo push`: publish cards' verified safetensors plus a generated Hub README (model card) with huggingface_hub."""
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..cards import Card
+from ..errors import ZooError
+from .hub import REPO_RE, hub_settings
+from .resolve import weights_path
+from .safetensors_io import atomic_write_bytes, sha256_file
+
+LICENSES = {"mit": "mit", "apache-2.0": "apache-2.0", "bsd-3-clause": "bsd-3-clause", "cc-by-4.0": "cc-by-4.0",
+            "cc-by-nc-4.0": "cc-by-nc-4.0", "cc-by-sa-4.0": "cc-by-sa-4.0", "cc0-1.0": "cc0-1.0"}
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _hub_license(cards: list[Card]) -> dict[str, str]:
+    ids = {LICENSES.get(c.license.lower()) for c in cards}
+    if len(ids) == 1 and None not in ids:
+        return {"license": ids.pop()}
+    return {"license": "other", "license_name": " / ".join(sorted({c.license for c in cards}))}
+
+
+def _metric_entries(card: Card) -> list[dict[str, Any]]:
+    """Card metrics with a numeric `value` → Hub model-index metrics (plus their baselines, when given)."""
+    out = []
+    for key, m in sorted(card.metrics.items()):
+        if isinstance(m, dict) and isinstance(m.get("value"), (int, float)):
+            out.append({"type": key, "name": m.get("name", key), "value": m["value"]})
+            for base in ("bicubic", "lanczos"):
+                if isinstance(m.get(base), (int, float)):
+                    out.append({"type": f"{key}_{base}", "name": f"{m.get('name', key)}, {base} baseline",
+                                "value": m[base]})
+    return out
+
+
+def _provenance(card: Card) -> dict[str, Any]:
+    prov: dict[str, Any] = {
+        "name": card.name, "file": card.weights["filename"], "sha256": card.weights["sha256"],
+        "architecture": card.architecture, "hyperparameters": dict(card.hyperparameters),
+        "task": {"scale": card.scale, "noise_level": card.noise_level, "style": card.style},
+    }
+    if card.upstream:
+        prov["source"] = {k: card.upstream[k] for k in ("url", "license", "package", "format", "files", "command")
+                          if k in card.upstream}
+    return prov
+
+
+def front_matter(cards: list[Card]) -> dict[str, Any]:
+    """The README's YAML header: licence, tags, provenance (zoo:) and metrics (model-index)."""
+    tags = sorted({"zoo", "image-to-image", "super-resolution", *(t for c in cards for t in c.tags)})
+    index = []
+    for c in cards:
+        metrics = _metric_entries(c)
+        if metrics:
+            index.append({"name": c.name, "results": [{
+                "task": {"type": "image-to-image", "name": f"{c.scale}x super-resolution"
+                         + (f", noise level {c.noise_level}" if c.noise_level >= 0 else "")},
+                "dataset": {"name": str(next(iter(c.metrics.values())).get("dataset", "evaluation images")),
+                            "type": "images"},
+                "metrics": metrics,
+            }]})
+    data: dict[str, Any] = {**_hub_license(cards), "library_name": "zoo", "pipeline_tag": "image-to-image",
+                            "tags": tags, "zoo": {"models": [_provenance(c) for c in cards]}}
+    if index:
+        data["model-index"] = index
+    return data
+
+
+def _row(c: Card) -> str:
+    m = next((v for v in c.metrics.values() if isinstance(v, dict) and "value" in v), None)
+    psnr = f"{m['value']:.2f} ({m.get('bicubic', float('nan')):.2f} / {m.get('lanczos', float('nan')):.2f})" if m else "–"
+    noise = "–" if c.noise_level < 0 else str(c.noise_level)
+    return f"| `{c.name}` | {c.scale}× | {noise} | {c.style} | `{c.weights['filename']}` | `{c.weights['sha256'][:16]}…` | {psnr} |"
+
+
+def readme(cards: list[Card], repo_id: str) -> str:
+    """The Hub model card: YAML front matter, then what the files are, how to use and reproduce them."""
+    head = yaml.safe_dump(front_matter(cards), sort_keys=False, allow_unicode=True, width=1000)
+    lines = [f"---\n{head}---", "", f"# {repo_id}", "",
+             "Weights for zoo, a plugin-based model zoo for anime-style super-resolution and JPEG noise reduction "
+             "(waifu2x's field), as safetensors (no pickles).", "",
+             "| model | scale | noise | style | file | sha256 | PSNR-Y dB (bicubic / Lanczos) |",
+             "|---|---|---|---|---|---|---|", *(_row(c) for c in cards), "",
+             "## Use", "", "```bash", f"zoo fetch {cards[0].name}        # downloads and checks the sha256",
+             f"zoo upscale -m {cards[0].name} in.png -o out.png", "```", "",
+             f"A fork publishing its own copy sets `ZOO_HUB_REPO={repo_id}` so zoo fetches from it.", "",
+             "## Provenance", ""]
+    for c in cards:
+        up = c.upstream
+        src = ", ".join(f"`{Path(f['path']).name}` (sha256 `{f['sha256']}`)" for f in up.get("files", []))
+        how = f" Made with `{up['command']}`." if up.get("command") else ""
+        lines.append(f"- `{c.name}`: {c.description}" + (f" From {src} in `{up['package']}`" if src else "")
+                     + (f" ({up.get('license', c.license)}, {up.get('url', '')})." if src else ".") + how)
+        for key, m in sorted(c.metrics.items()):
+            if isinstance(m, dict) and m.get("command"):
+                lines.append(f"  - {key}: `{m['command']}`" + (f"; {m['protocol']}" if m.get("protocol") else ""))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def check_cards(cards: list[Card]) -> None:
+    """Only Hub cards, each with its own filename."""
+    local = [c.name for c in cards if not c.on_hub]
+    if local:
+        raise ZooError(f"{', '.join(local)}: weights ship inside a plugin (weights.file), not on the Hub; nothing to push.")
+    names = [c.weights["filename"] for c in cards]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ZooError(f"Several models use the file name {dup[0]}; give each card its own weights.filename.")
+
+
+def stage(cards: list[Card], folder: Path, repo_id: str, *, upstream_dir: Path | None = None) -> list[Path]:
+    """Write the verified weights and README.md into `folder`: exactly what an upload sends."""
+    if not REPO_RE.match(repo_id):
+        raise ZooError(f"--repo-id {repo_id!r} is not ORG/NAME.")
+    check_cards(cards)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for c in cards:
+        # Before a first push the Hub lacks the files: rebuilding is expected, so say nothing (sha256 is checked).
+        src = weights_path(c, upstream_dir=upstream_dir, progress=False, notify=lambda _message: None)
+        dst = folder / c.weights["filename"]
+        tmp = dst.with_name(f".{dst.name}.tmp")
+        shutil.copyfile(src, tmp)
+        if sha256_file(tmp) != c.weights["sha256"]:
+            tmp.unlink()
+            raise ZooError(f"'{c.name}': the copy in {folder} does not match the card's sha256; disk problem?")
+        tmp.replace(dst)
+        written.append(dst)
+    atomic_write_bytes(folder / "README.md", readme(cards, repo_id).encode())
+    return written + [folder / "README.md"]
+
+
+def _tag_for(cards: list[Card]) -> str | None:
+    revs = {c.weights["revision"] for c in cards}
+    if len(revs) != 1:
+        raise ZooError(f"The models name different revisions ({', '.join(sorted(revs))}); push them separately.")
+    rev = revs.pop()
+    return None if rev == "main" or COMMIT_RE.match(rev) else rev
+
+
+def push(cards: list[Card], repo_id: str, *, private: bool = False, message: str | None = None,
+         upstream_dir: Path | None = None) -> str:
+    """Upload weights + README in one commit, tag it with the cards' revision; return a summary line."""
+    tag = _tag_for(cards)
+    settings = hub_settings()
+    if settings["offline"]:
+        raise ZooError("HF_HUB_OFFLINE is set: cannot push. Unset it, or use --dry-run OUTDIR to see what would be sent.")
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=settings["endpoint"])
+    with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
+        files = stage(cards, Path(tmp), repo_id, upstream_dir=upstream_dir)
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            info = api.upload_folder(repo_id=repo_id, folder_path=tmp,
+                                     commit_message=message or f"zoo push {' '.join(c.name for c in cards)}")
+            if tag:
+                api.create_tag(repo_id, tag=tag, revision=info.oid, tag_message=f"zoo {tag}")
+        except Exception as exc:  # auth, network, an existing tag: one line with the reason
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ZooError(f"Push to '{repo_id}' failed: {type(exc).__name__}: {first[:200]}. Log in with "
+                           "'hf auth login' or set HF_TOKEN; if the tag exists, bump the cards' revision.") from None
+    return f"pushed {len(files)} files to {settings['endpoint']}/{repo_id} at commit {info.oid}" + (
+        f", tagged '{tag}'" if tag else "")
