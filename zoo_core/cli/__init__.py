@@ -12,8 +12,9 @@ from ..errors import ZooError
 def _commands() -> list[ModuleType]:
     from . import convert_cmd, fetch_cmd, info_cmd, upscale_cmd, serve_cmd
     from . import push_cmd
+    from . import train_cmd
 
-    return [info_cmd, fetch_cmd, convert_cmd, push_cmd, upscale_cmd, serve_cmd]
+    return [info_cmd, fetch_cmd, convert_cmd, push_cmd, upscale_cmd, serve_cmd, train_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,3 +38,21 @@ def register_model_cards(register):
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
             register(str(entry))
+
+
+@hookimpl
+def register_degradations(register):
+    """seed-jpeg (the seed's bicubic + JPEG) and waifu2x (random filter, blur, 1–3 JPEG passes)."""
+    from ..train.degradations import builtin_degradations
+
+    for spec in builtin_degradations():
+        register(spec)
+
+
+@hookimpl
+def register_losses(register):
+    """weighted-mse (the seed's), l1 and charbonnier."""
+    from ..train.losses import builtin_losses
+
+    for spec in builtin_losses():
+        register(spec)

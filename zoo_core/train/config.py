@@ -1,0 +1,184 @@
+"""`zoo train` configuration: nested dataclasses read from YAML; unknown keys are rejected by name."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from ..errors import ConfigError
+
+
+@dataclass(kw_only=True)
+class SyntheticConfig:
+    """The built-in synthetic anime-style images: seeds seed … seed+count−1."""
+
+    count: int = 0
+    size: int = 256
+    seed: int = 0
+
+
+@dataclass(kw_only=True)
+class DataConfig:
+    """HR images (folders of PNG/JPEG, plus synthetic ones) cut into a grid of patches."""
+
+    dirs: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)  # file names (not paths) held out for evaluation
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    patch_size: int = 192  # HR patch side, as the seed
+    max_patch_per_img: int = 16
+    augment: bool = True  # random flips and 90° rotations
+    workers: int = 0  # DataLoader worker processes that make the LR patches
+
+
+@dataclass(kw_only=True)
+class NamedOptions:
+    """A registered plugin by name plus its options."""
+
+    name: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class ModelConfig:
+    """An architecture id and its hyperparameters."""
+
+    architecture: str = ""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class OptimConfig:
+    """AdamW with linear warmup then cosine decay to min_lr."""
+
+    steps: int = 1000
+    batch_size: int = 16
+    lr: float = 1e-3
+    min_lr: float = 1e-5
+    warmup_steps: int = 100
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    clip_grad: float = 0.0  # max gradient norm; 0 = off
+    bf16: bool = False  # bfloat16 autocast for the forward pass
+    ema: float = 0.0  # EMA decay of the weights (e.g. 0.999); 0 = off
+    checkpointing: bool = False  # use the model's forward_checkpoint to save memory
+    channels_last: bool = False  # NHWC memory format: faster convolutions on many CPUs
+    seed: int = 0
+    threads: int = 0  # torch intra-op threads; 0 = leave torch's default
+    device: str = "cpu"
+
+
+@dataclass(kw_only=True)
+class ValidateConfig:
+    """PSNR-Y against bicubic on held-out images every `every` steps."""
+
+    every: int = 500
+    files: list[str] = field(default_factory=list)  # held-out image files
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    max_side: int = 256  # validation images are centre-cropped to this many HR pixels
+
+
+@dataclass(kw_only=True)
+class ExportConfig:
+    """The final card and weights."""
+
+    card_name: str = ""
+    weights: str = ""  # where to write the weights (.safetensors)
+    card: str = ""  # where to write the YAML card
+    weights_ref: str = ""  # what the card's weights.file says (e.g. 'zoo_espcn7:weights/x.safetensors')
+    noise_level: int = -1  # the card's task.noise_level
+    description: str = ""
+    license: str = "MIT"
+    use_ema: bool = True
+
+
+@dataclass(kw_only=True)
+class TrainConfig:
+    """Everything `zoo train` needs."""
+
+    name: str = "run"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    degradation: NamedOptions = field(default_factory=lambda: NamedOptions(name="seed-jpeg"))
+    loss: NamedOptions = field(default_factory=lambda: NamedOptions(name="weighted-mse"))
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    validate: ValidateConfig = field(default_factory=ValidateConfig)
+    run_dir: str = "runs/run"
+    checkpoint_every: int = 500
+    log_every: int = 50
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+
+def _convert(typ: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(typ):
+        return from_dict(typ, value, where)
+    origin = typing.get_origin(typ)
+    if origin in (list, dict):
+        if not isinstance(value, origin):
+            raise ConfigError(f"'{where}' must be a {origin.__name__}, got {type(value).__name__} {value!r:.60}.")
+        return value
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if typ in (int, float, str, bool) and (not isinstance(value, typ) or (typ is int and isinstance(value, bool))):
+        raise ConfigError(f"'{where}' must be {typ.__name__}, got {type(value).__name__} {value!r:.60}.")
+    return value
+
+
+def from_dict(cls: Any, data: Any, where: str = "") -> Any:
+    """Build dataclass `cls` from a mapping; a key it does not know is a ConfigError naming it."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"'{where or 'config'}' must be a mapping, got {type(data).__name__}.")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(
+            f"Unknown config key '{prefix}{unknown[0]}'. Known keys{' in ' + where if where else ''}: "
+            f"{', '.join(sorted(known))}."
+        )
+    kwargs = {k: _convert(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def load_config(path: Path | str, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML config; `overrides` like {'optim.steps': 10} are applied before validation."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"Cannot read config '{path}' ({exc.strerror}).") from None
+    except yaml.YAMLError:
+        raise ConfigError(f"Config '{path}' is not valid YAML. Check indentation and colons.") from None
+    for dotted, value in (overrides or {}).items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    cfg = from_dict(TrainConfig, data)
+    check(cfg)
+    return cfg
+
+
+def check(cfg: TrainConfig) -> None:
+    """Value checks that types alone cannot express."""
+    o, d = cfg.optim, cfg.data
+    if o.steps < 1 or o.batch_size < 1 or o.lr <= 0 or not 0 <= o.ema < 1 or o.warmup_steps < 0:
+        raise ConfigError("optim: steps and batch_size must be >= 1, lr > 0, warmup_steps >= 0 and ema in [0, 1).")
+    if d.patch_size < 8 or d.max_patch_per_img < 1:
+        raise ConfigError("data: patch_size must be >= 8 and max_patch_per_img >= 1.")
+    if not d.dirs and d.synthetic.count < 1:
+        raise ConfigError("data: give at least one folder in data.dirs or data.synthetic.count >= 1.")
+    if not cfg.model.architecture:
+        raise ConfigError("model.architecture is required (e.g. espcn7). Run 'zoo list' to see them.")
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """The config as plain data (for checkpoints and cards)."""
+    return dataclasses.asdict(cfg)
+

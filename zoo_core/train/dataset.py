@@ -1,0 +1,135 @@
+"""The seed's patch pipeline: HR images in memory, a grid of non-overlapping patches, at most
+`max_patch_per_img` sampled per image and epoch, LR made on the fly by the degradation.
+
+Every sample is a pure function of (seed, global sample index), so a resumed run sees exactly the
+data it would have seen, whatever the number of DataLoader workers or ranks.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, Sampler
+
+from ..architecture import Geometry
+from ..errors import ConfigError, ImageError
+from ..interfaces import Degradation
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+Box = tuple[int, int, int, int]
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """RGB; transparency is composited over white, as the picture is usually shown."""
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(bg, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def image_files(dirs: Sequence[str | Path], exclude: Sequence[str] = ()) -> list[Path]:
+    """Image files directly inside `dirs`, sorted, minus excluded file names."""
+    files: list[Path] = []
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            raise ConfigError(f"Image folder '{d}' does not exist. Fix the path in the config.")
+        files += sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.name not in exclude)
+    return files
+
+
+def load_images(files: Sequence[Path]) -> list[Image.Image]:
+    """Decode every file once into memory as RGB."""
+    out = []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                out.append(to_rgb(im))
+        except OSError as exc:
+            raise ImageError(f"Cannot read training image '{f}' ({exc}). Remove it or fix it.") from None
+    return out
+
+
+def grid_boxes(size: tuple[int, int], patch: int) -> list[Box]:
+    """The seed's non-overlapping patch grid (the right/bottom remainder is dropped)."""
+    w, h = size
+    return [(patch * i, patch * j, patch * (i + 1), patch * (j + 1)) for i in range(w // patch) for j in range(h // patch)]
+
+
+def to_tensor(img: Image.Image) -> torch.Tensor:
+    """PIL RGB → CHW float32 in [0, 1]."""
+    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255)
+
+
+def augment(img: Image.Image, k: int) -> Image.Image:
+    """One of the 8 dihedral transforms (k in 0..7)."""
+    if k & 4:
+        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return img.rotate(90 * (k & 3), expand=True) if k & 3 else img
+
+
+class PatchDataset(Dataset):
+    """Index g → (LR patch, HR target aligned with the network's output)."""
+
+    def __init__(self, images: Sequence[Image.Image], *, patch_size: int, max_patch_per_img: int,
+                 degradation: Degradation, geometry: Geometry, seed: int = 0, augment: bool = True) -> None:
+        if patch_size % geometry.scale:
+            raise ConfigError(f"data.patch_size ({patch_size}) must be a multiple of the scale ({geometry.scale}).")
+        lr_side = patch_size // geometry.scale
+        if lr_side <= 2 * geometry.offset or lr_side % geometry.size_multiple:
+            raise ConfigError(
+                f"data.patch_size {patch_size} gives {lr_side}-pixel LR patches; the network needs more than "
+                f"{2 * geometry.offset} and a multiple of {geometry.size_multiple}."
+            )
+        self.images = list(images)
+        self.grids = [grid_boxes(im.size, patch_size) for im in self.images]
+        self.per_epoch = sum(min(len(g), max_patch_per_img) for g in self.grids)
+        if self.per_epoch == 0:
+            raise ConfigError(f"No training image is at least {patch_size}×{patch_size} pixels. Lower data.patch_size.")
+        self.k, self.degradation, self.geometry = max_patch_per_img, degradation, geometry
+        self.seed, self.augment = seed, augment
+        self._epochs: dict[int, list[tuple[int, Box]]] = {}
+
+    def __len__(self) -> int:
+        return self.per_epoch
+
+    def epoch_patches(self, epoch: int) -> list[tuple[int, Box]]:
+        """This epoch's (image, box) list: a per-image sample of the grid, then shuffled."""
+        if epoch not in self._epochs:
+            rng = random.Random(f"zoo-patches:{self.seed}:{epoch}")
+            chosen = [(i, b) for i, g in enumerate(self.grids) for b in (rng.sample(g, self.k) if len(g) > self.k else g)]
+            rng.shuffle(chosen)
+            self._epochs = {epoch: chosen}  # keep one epoch: workers walk through them in order
+        return self._epochs[epoch]
+
+    def __getitem__(self, g: int) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, pos = divmod(int(g), self.per_epoch)
+        i, box = self.epoch_patches(epoch)[pos]
+        hr = self.images[i].crop(box)
+        sample_seed = (self.seed * 1_000_003 + int(g)) % (2**63)
+        if self.augment:
+            hr = augment(hr, random.Random(f"zoo-augment:{sample_seed}").randrange(8))
+        lr, hr = self.degradation(hr, scale=self.geometry.scale, seed=sample_seed)
+        x, y = to_tensor(lr), to_tensor(hr)
+        c = self.geometry.offset * self.geometry.scale  # UpConv_7: 14 HR pixels per side are never predicted
+        return x, (y[:, c:-c, c:-c] if c else y)
+
+
+class StepBatchSampler(Sampler[list[int]]):
+    """Batches for steps start..steps−1; rank r of w takes its own slice of each global batch."""
+
+    def __init__(self, *, start_step: int, steps: int, batch_size: int, rank: int = 0, world: int = 1) -> None:
+        self.start, self.steps, self.batch, self.rank, self.world = start_step, steps, batch_size, rank, world
+
+    def __len__(self) -> int:
+        return max(0, self.steps - self.start)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for step in range(self.start, self.steps):
+            base = (step * self.world + self.rank) * self.batch
+            yield list(range(base, base + self.batch))

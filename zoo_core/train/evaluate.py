@@ -1,0 +1,145 @@
+"""`zoo eval`: PSNR/SSIM on Y and RGB of a model vs bicubic and Lanczos, HR shrunk by bicubic."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from PIL import Image
+
+from ..errors import ImageError
+from ..weights.safetensors_io import atomic_write_bytes
+from .dataset import image_files, load_images, to_tensor
+from .degradations import crop_to_multiple
+from .metrics import psnr, rgb_to_y, shave, ssim
+
+METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
+Upscale = Callable[[Image.Image], Image.Image]
+
+
+def _load(model: str, weights: Path | None, threads: int | None) -> Any:
+    from ..api import load
+
+    return load(model, weights=weights, threads=threads)
+
+
+def score(out: Image.Image, hr: Image.Image, border: int) -> dict[str, float]:
+    """The four metrics of an 8-bit result against the HR image, `border` pixels per side excluded."""
+    a, b = shave(to_tensor(out), border), shave(to_tensor(hr), border)
+    ya, yb = rgb_to_y(a), rgb_to_y(b)
+    return {"psnr_y": psnr(ya, yb), "ssim_y": ssim(ya, yb), "psnr_rgb": psnr(a, b), "ssim_rgb": ssim(a, b)}
+
+
+def methods(upscale: Upscale) -> dict[str, Upscale]:
+    """Bicubic and Lanczos (PIL) next to the model."""
+    return {
+        "bicubic": lambda lr: lr.resize((lr.width * _scale(upscale), lr.height * _scale(upscale)), Image.Resampling.BICUBIC),
+        "lanczos": lambda lr: lr.resize((lr.width * _scale(upscale), lr.height * _scale(upscale)), Image.Resampling.LANCZOS),
+        "model": upscale,
+    }
+
+
+def _scale(upscale: Upscale) -> int:
+    return int(getattr(upscale, "scale", 2))
+
+
+class _ModelUpscale:
+    """Adapter: an Upscaler as a PIL → PIL function that knows its scale."""
+
+    def __init__(self, upscaler: Any) -> None:
+        self.upscaler, self.scale = upscaler, upscaler.scale
+
+    def __call__(self, lr: Image.Image) -> Image.Image:
+        return self.upscaler.upscale(lr).convert("RGB")
+
+
+def _pairs(folder: Path, scale: int) -> list[tuple[str, Image.Image, Image.Image]]:
+    files = image_files([folder])
+    if not files:
+        raise ImageError(f"No PNG/JPEG/WebP/BMP images in '{folder}'. Point zoo eval at a folder of HR images.")
+    out = []
+    for f, img in zip(files, load_images(files)):
+        hr = crop_to_multiple(img, scale)
+        if min(hr.size) >= 8 * scale:  # too small to say anything once the border is excluded
+            out.append((f.name, hr.resize((hr.width // scale, hr.height // scale), Image.Resampling.BICUBIC), hr))
+    if not out:
+        raise ImageError(f"Every image in '{folder}' is smaller than {8 * scale} pixels; nothing to evaluate.")
+    return out
+
+
+def evaluate_upscale(upscale: Upscale, folder: Path, *, border: int | None = None, name: str = "model") -> dict[str, Any]:
+    """Evaluate any PIL → PIL upscaler with a `scale` attribute on every image in `folder`."""
+    scale = _scale(upscale)
+    border = scale if border is None else border
+    rows = []
+    for fname, lr, hr in _pairs(Path(folder), scale):
+        rows.append({"image": fname, "size": list(hr.size),
+                     "results": {m: score(fn(lr), hr, border) for m, fn in methods(upscale).items()}})
+    mean = {m: {k: sum(r["results"][m][k] for r in rows) / len(rows) for k in METRICS} for m in ("bicubic", "lanczos", "model")}
+    return {"model": name, "scale": scale, "border": border, "images": rows, "mean": mean,
+            "gain_psnr_y_vs_bicubic": mean["model"]["psnr_y"] - mean["bicubic"]["psnr_y"]}
+
+
+def evaluate_folder(model: str, folder: Path, *, weights: Path | None = None, border: int | None = None,
+                    threads: int | None = None) -> dict[str, Any]:
+    """Evaluate a registered model (card name or architecture id) on a folder of HR images."""
+    if not Path(folder).is_dir():
+        raise ImageError(f"'{folder}' is not a folder. Give zoo eval a folder of HR images.")
+    with torch.inference_mode():
+        return evaluate_upscale(_ModelUpscale(_load(model, weights, threads)), folder, border=border, name=model)
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A plain-text table: one row per image and method, then the means."""
+    head = f"{'image':<28} {'method':<8} {'PSNR-Y':>7} {'SSIM-Y':>7} {'PSNR-RGB':>8} {'SSIM-RGB':>8}"
+    lines = [f"{report['model']}: {report['scale']}x, HR shrunk by bicubic, border {report['border']} px", head, "-" * len(head)]
+
+    def row(label: str, method: str, r: dict[str, float]) -> str:
+        return f"{label[:28]:<28} {method:<8} {r['psnr_y']:7.2f} {r['ssim_y']:7.4f} {r['psnr_rgb']:8.2f} {r['ssim_rgb']:8.4f}"
+
+    for img in report["images"]:
+        lines += [row(img["image"], m, r) for m, r in img["results"].items()]
+    lines.append("-" * len(head))
+    lines += [row(f"mean of {len(report['images'])}", m, r) for m, r in report["mean"].items()]
+    lines.append(f"model vs bicubic: {report['gain_psnr_y_vs_bicubic']:+.2f} dB PSNR-Y")
+    return "\n".join(lines)
+
+
+def _busiest_box(hr: Image.Image, side: int, scale: int) -> tuple[int, int, int, int]:
+    """The side×side HR crop (aligned to the scale) with the most edge energy: where SR differs most."""
+    y = rgb_to_y(to_tensor(hr))[0]
+    energy = (y[:, 1:] - y[:, :-1]).abs()[:-1] + (y[1:] - y[:-1]).abs()[:, :-1]
+    side = min(side, hr.width - hr.width % scale, hr.height - hr.height % scale)
+    pooled = torch.nn.functional.avg_pool2d(energy[None, None], side - 1, stride=scale)[0, 0]
+    j, i = divmod(int(pooled.argmax()), pooled.shape[1])
+    return i * scale, j * scale, i * scale + side, j * scale + side
+
+
+def grid_image(upscale: Upscale, folder: Path, *, side: int = 96, zoom: int = 2, max_images: int = 4) -> Image.Image:
+    """Rows of LR (nearest) / bicubic / model / HR crops, each enlarged `zoom`× with nearest."""
+    scale = _scale(upscale)
+    rows = []
+    for _, lr, hr in _pairs(Path(folder), scale)[:max_images]:
+        box = _busiest_box(hr, side, scale)
+        lbox = tuple(v // scale for v in box)
+        crops = [lr.crop(lbox).resize((box[2] - box[0], box[3] - box[1]), Image.Resampling.NEAREST),
+                 methods(upscale)["bicubic"](lr).crop(box), upscale(lr).crop(box), hr.crop(box)]
+        rows.append([c.resize((c.width * zoom, c.height * zoom), Image.Resampling.NEAREST) for c in crops])
+    w, h, gap = rows[0][0].width, rows[0][0].height, 4
+    canvas = Image.new("RGB", (4 * w + 3 * gap, len(rows) * h + (len(rows) - 1) * gap), (255, 255, 255))
+    for r, crops in enumerate(rows):
+        for c, im in enumerate(crops):
+            canvas.paste(im, (c * (w + gap), r * (h + gap)))
+    return canvas
+
+
+def write_grid(model: str, folder: Path, out: Path, *, weights: Path | None = None) -> Path:
+    """Write the comparison grid as a PNG, atomically."""
+    import io
+
+    with torch.inference_mode():
+        img = grid_image(_ModelUpscale(_load(model, weights, None)), folder)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    atomic_write_bytes(Path(out), buf.getvalue())
+    return Path(out)

@@ -1,0 +1,68 @@
+"""Final export: deterministic safetensors weights plus a ready, validated model card."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+
+from ..cards import parse_card
+from ..errors import ConfigError
+from ..weights.safetensors_io import atomic_write_bytes, save_safetensors
+from .config import TrainConfig
+
+
+def recipe(cfg: TrainConfig) -> str:
+    """One paragraph saying what data and recipe made the weights."""
+    d, o = cfg.data, cfg.optim
+    deg = ", ".join(f"{k}={v}" for k, v in sorted(cfg.degradation.options.items())) or "defaults"
+    src = [f"{d.synthetic.count} synthetic anime-style images ({d.synthetic.size}px, seeds "
+           f"{d.synthetic.seed}..{d.synthetic.seed + d.synthetic.count - 1})"] if d.synthetic.count else []
+    src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "") for x in d.dirs]
+    return (
+        f"Data: {'; '.join(src)}; {d.patch_size}px HR patches on a non-overlapping grid, at most "
+        f"{d.max_patch_per_img} per image per epoch, {'dihedral augmentation' if d.augment else 'no augmentation'}. "
+        f"Degradation: {cfg.degradation.name} ({deg}). Loss: {cfg.loss.name}. "
+        f"AdamW lr {o.lr:g}→{o.min_lr:g} ({o.warmup_steps} warmup steps, cosine), batch {o.batch_size}, "
+        f"{o.steps} steps, weight decay {o.weight_decay:g}, clip {o.clip_grad:g}, "
+        f"{'bf16 autocast' if o.bf16 else 'fp32'}, EMA {o.ema:g}, seed {o.seed}."
+    )
+
+
+def export(cfg: TrainConfig, model: nn.Module, *, ema: dict[str, torch.Tensor] | None, step: int,
+           metrics: dict[str, Any], hyperparameters: dict[str, Any], scale: int,
+           command: str | None = None) -> tuple[Path, Path | None]:
+    """Write the weights (EMA when configured) and, if export.card is set, the card. Returns both paths."""
+    e = cfg.export
+    if not e.weights:
+        raise ConfigError("export.weights is empty: say where the .safetensors file goes.")
+    tensors = dict(ema) if (ema is not None and e.use_ema) else model.state_dict()
+    tensors = {k: v.detach().float() if v.dtype.is_floating_point else v for k, v in tensors.items()}
+    meta = {"architecture": cfg.model.architecture, "hyperparameters": repr(sorted(hyperparameters.items())),
+            "step": str(step), "zoo_train": cfg.name}
+    weights = Path(e.weights)
+    sha = save_safetensors(weights, tensors, meta)
+    if not e.card:
+        return weights, None
+    card = {
+        "name": e.card_name or cfg.name,
+        "architecture": cfg.model.architecture,
+        "hyperparameters": dict(hyperparameters),
+        "task": {"scale": scale, "noise_level": e.noise_level, "style": "art"},
+        "weights": {"file": e.weights_ref or str(weights.resolve()), "sha256": sha},
+        "upstream": {
+            "description": f"Trained by zoo ({step} steps). {recipe(cfg)}",
+            "command": command or " ".join(["zoo", *sys.argv[1:]]),
+            "license": e.license,
+        },
+        "license": e.license,
+        "description": e.description or f"{cfg.model.architecture} trained with 'zoo train'.",
+        "metrics": {"steps": step, **{k: round(float(v), 3) for k, v in metrics.items()}},
+        "tags": ["trained-by-zoo"],
+    }
+    parse_card(card, e.card)  # refuse to write a card zoo could not load
+    atomic_write_bytes(Path(e.card), yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=100).encode())
+    return weights, Path(e.card)

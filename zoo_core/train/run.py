@@ -1,0 +1,53 @@
+"""`zoo train` end to end: train with the built-in callbacks, then export card + weights."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ..errors import ConfigError
+from ..registry import get_registry
+from .callbacks import JsonlLogCallback, ProgressCallback
+from .checkpoint import latest_checkpoint, load_checkpoint
+from .config import TrainConfig
+from .export import export
+from .trainer import build_parts, train
+from .validation import validate
+
+
+def _hp_and_scale(cfg: TrainConfig) -> tuple[dict, int]:
+    arch = get_registry().architecture(cfg.model.architecture)
+    hp = arch.resolve_hyperparameters(cfg.model.hyperparameters)
+    return hp, arch.geometry(hp).scale
+
+
+def run(cfg: TrainConfig, *, resume: bool = True, command: str | None = None) -> tuple[Path | None, Path | None]:
+    """Train, then export on rank 0 when export.weights is set."""
+    callbacks = [ProgressCallback(total=cfg.optim.steps, every=cfg.log_every),
+                 JsonlLogCallback(Path(cfg.run_dir) / "log.jsonl", every=cfg.log_every)]
+    state = train(cfg, callbacks=callbacks, resume=resume)
+    if state.rank != 0 or not cfg.export.weights:
+        return None, None
+    hp, scale = _hp_and_scale(cfg)
+    assert state.model is not None
+    return export(cfg, state.model, ema=state.ema, step=state.step, metrics=state.last_validation,
+                  hyperparameters=hp, scale=scale, command=command)
+
+
+def export_latest(cfg: TrainConfig, *, command: str | None = None) -> tuple[Path, Path | None]:
+    """Export the newest checkpoint in run_dir, re-validating it for the card's metrics."""
+    ckpt = latest_checkpoint(Path(cfg.run_dir))
+    if ckpt is None:
+        raise ConfigError(f"No checkpoint in '{cfg.run_dir}'. Train first: zoo train CONFIG.yaml.")
+    parts = build_parts(cfg)
+    opt = torch.optim.AdamW(parts.model.parameters())
+    ema = {k: v.detach().clone() for k, v in parts.model.state_dict().items()} if cfg.optim.ema > 0 else None
+    step, _ = load_checkpoint(ckpt, model=parts.model, ema=ema, optimizer=opt)
+    if ema is not None and cfg.export.use_ema:
+        parts.model.load_state_dict(ema)
+    metrics = validate(parts.model, parts.geometry, parts.val_pairs) if parts.val_pairs else {}
+    print(json.dumps({"checkpoint": str(ckpt), "step": step, **metrics}))
+    hp, scale = _hp_and_scale(cfg)
+    return export(cfg, parts.model, ema=ema, step=step, metrics=metrics, hyperparameters=hp, scale=scale,
+                  command=command)

@@ -1,0 +1,202 @@
+"""One trainer for every registered architecture, loss and degradation (optionally under torchrun)."""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..architecture import Geometry
+from ..errors import ConfigError
+from ..registry import get_registry
+from .checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
+from .config import TrainConfig, to_dict
+from .dataset import PatchDataset, StepBatchSampler, image_files, load_images
+from .metrics import psnr
+from .synthetic import synthetic_images
+from .validation import ValPair, make_pairs, validate, validation_images
+
+
+@dataclass
+class TrainState:
+    """What callbacks see."""
+
+    cfg: TrainConfig
+    step: int = 0
+    loss: float = float("nan")
+    psnr: float = float("nan")
+    samples_per_s: float = 0.0
+    lr: float = 0.0
+    rank: int = 0
+    world: int = 1
+    last_validation: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+    ema: dict[str, torch.Tensor] | None = None
+    model: nn.Module | None = None
+
+
+class Callback(Protocol):
+    """Hooks called by the loop on rank 0; implement any subset (missing methods are skipped)."""
+
+    def on_step(self, state: TrainState) -> None: ...
+    def on_validate(self, state: TrainState, result: dict[str, float]) -> None: ...
+    def on_checkpoint(self, state: TrainState, path: Path) -> None: ...
+    def on_end(self, state: TrainState) -> None: ...
+
+
+def _call(callbacks: Sequence[Any], name: str, *args: Any) -> None:
+    for cb in callbacks:
+        fn = getattr(cb, name, None)
+        if fn is not None:
+            fn(*args)
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup to lr, then cosine decay to min_lr at the last step."""
+    o = cfg.optim
+    if step < o.warmup_steps:
+        return o.lr * (step + 1) / o.warmup_steps
+    t = (step - o.warmup_steps) / max(1, o.steps - o.warmup_steps)
+    return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def _dist_env() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and os.environ.get("ZOO_DIST_BACKEND") != "gloo" else "gloo"
+        dist.init_process_group(backend=backend)
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+@dataclass
+class Parts:
+    """Everything built from a config."""
+
+    model: nn.Module
+    geometry: Geometry
+    dataset: PatchDataset
+    loss: Any
+    val_pairs: list[ValPair]
+
+
+def build_parts(cfg: TrainConfig) -> Parts:
+    """Model, dataset, loss and validation pairs, all from the registry by name."""
+    reg = get_registry()
+    arch = reg.architecture(cfg.model.architecture)
+    hp = arch.resolve_hyperparameters(cfg.model.hyperparameters)
+    geometry = arch.geometry(hp)
+    torch.manual_seed(cfg.optim.seed)
+    model = arch.create(hp)
+    deg_spec, loss_spec = reg.degradation(cfg.degradation.name), reg.loss(cfg.loss.name)
+    try:
+        degradation = deg_spec.create(**{**deg_spec.options, **cfg.degradation.options})
+        loss = loss_spec.create(**cfg.loss.options)
+    except TypeError as exc:
+        raise ConfigError(f"Bad options for degradation '{deg_spec.name}' or loss '{loss_spec.name}': {exc}.") from None
+    d = cfg.data
+    images = load_images(image_files(d.dirs, d.exclude)) + synthetic_images(
+        d.synthetic.count, size=d.synthetic.size, seed=d.synthetic.seed)
+    dataset = PatchDataset(images, patch_size=d.patch_size, max_patch_per_img=d.max_patch_per_img,
+                           degradation=degradation, geometry=geometry, seed=cfg.optim.seed, augment=d.augment)
+    v = cfg.validate
+    val = validation_images(v.files, v.synthetic.count, v.synthetic.size, v.synthetic.seed)
+    pairs = make_pairs(val, degradation=degradation, scale=geometry.scale, max_side=v.max_side)
+    return Parts(model, geometry, dataset, loss, pairs)
+
+
+def _ema_update(ema: dict[str, torch.Tensor], model: nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
+            else:
+                ema[k].copy_(v)
+
+
+def _validate_with(parts: Parts, ema: dict[str, torch.Tensor] | None) -> dict[str, float]:
+    if ema is None:
+        return validate(parts.model, parts.geometry, parts.val_pairs)
+    saved = {k: v.clone() for k, v in parts.model.state_dict().items()}
+    parts.model.load_state_dict(ema)
+    try:
+        return validate(parts.model, parts.geometry, parts.val_pairs)
+    finally:
+        parts.model.load_state_dict(saved)
+
+
+def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = True,
+          parts: Parts | None = None) -> TrainState:
+    """Train until cfg.optim.steps; resumes from the newest checkpoint in cfg.run_dir when asked."""
+    o = cfg.optim
+    if o.threads > 0:
+        torch.set_num_threads(o.threads)
+    rank, world = _dist_env()
+    parts = parts or build_parts(cfg)
+    model, device = parts.model, torch.device(o.device)
+    fmt = torch.channels_last if o.channels_last else torch.contiguous_format
+    model.to(device, memory_format=fmt).train()
+    checkpointing = o.checkpointing and hasattr(model, "forward_checkpoint")
+    if checkpointing:
+        model.forward = model.forward_checkpoint  # type: ignore[method-assign]  # DDP calls module.forward
+    opt = torch.optim.AdamW(model.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+    ema = {k: v.detach().clone() for k, v in model.state_dict().items()} if o.ema > 0 else None
+    state = TrainState(cfg=cfg, rank=rank, world=world)
+    run_dir = Path(cfg.run_dir)
+    ckpt = latest_checkpoint(run_dir) if resume else None
+    if ckpt is not None:
+        state.step, extra = load_checkpoint(ckpt, model=model, ema=ema, optimizer=opt)
+        state.history = extra.get("history", [])
+    net: nn.Module = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    sampler = StepBatchSampler(start_step=state.step, steps=o.steps, batch_size=o.batch_size, rank=rank, world=world)
+    loader = DataLoader(parts.dataset, batch_sampler=sampler, num_workers=cfg.data.workers,
+                        persistent_workers=False, prefetch_factor=4 if cfg.data.workers else None)
+    lead = rank == 0
+    t0, seen = time.perf_counter(), 0
+    for x, y in loader:
+        x, y = x.to(device, memory_format=fmt), y.to(device)
+        state.lr = lr_at(state.step, cfg)
+        for g in opt.param_groups:
+            g["lr"] = state.lr
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=o.bf16):
+            pred = net(x)
+        pred = pred.float()
+        loss = parts.loss(pred, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if o.clip_grad > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad)
+        opt.step()
+        if ema is not None:
+            _ema_update(ema, model, o.ema)
+        state.step += 1
+        seen += x.shape[0] * world
+        state.loss, state.psnr = float(loss.detach()), psnr(pred.detach(), y)
+        state.samples_per_s = seen / max(1e-9, time.perf_counter() - t0)
+        if not lead:
+            continue
+        _call(callbacks, "on_step", state)
+        last = state.step == o.steps
+        if cfg.validate.every > 0 and parts.val_pairs and (state.step % cfg.validate.every == 0 or last):
+            state.last_validation = _validate_with(parts, ema)
+            state.history.append({"step": state.step, **state.last_validation})
+            _call(callbacks, "on_validate", state, state.last_validation)
+        if cfg.checkpoint_every > 0 and (state.step % cfg.checkpoint_every == 0 or last):
+            path = checkpoint_path(run_dir, state.step)
+            save_checkpoint(path, step=state.step, model=model, ema=ema, optimizer=opt,
+                            extra={"history": state.history, "config": to_dict(cfg)})
+            _call(callbacks, "on_checkpoint", state, path)
+    if lead:
+        _call(callbacks, "on_end", state)
+    if world > 1:
+        dist.barrier()
+    if checkpointing:
+        del model.forward  # back to the class's forward
+    state.ema, state.model = ema, model
+    return state
