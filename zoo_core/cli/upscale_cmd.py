@@ -1,77 +1,124 @@
-"""`zoo upscale`: files or folders in, upscaled images out (atomic writes, one bad file never stops the rest)."""
+"""`zoo upscale INPUT... -o OUT`: files, folders, globs and lists in; atomic outputs; one bad file never stops the rest."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from ..api import load
 from ..errors import ZooError
-from ..infer.imageio import read_image, save_image
 
 DEFAULT_MODEL = "upconv7-scale2x"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def _positive(kind: type):  # argparse type: a positive number with a clear message
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Attach upscale."""
-    p = sub.add_parser("upscale", help="upscale images with a model")
-    p.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="image files or folders")
+    p = sub.add_parser("upscale", help="upscale images with a model",
+                       description="Upscale image files, folders (-r: recursive), globs and .txt lists of paths.")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, globs or .txt lists")
     p.add_argument("-o", "--output", type=Path, required=True, help="output file (one input) or folder")
     p.add_argument("-m", "--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    p.add_argument("-n", "--noise", type=int, choices=range(-1, 4), default=None,
+                   help="noise level -1..3: picks that card of the model's architecture and style")
+    p.add_argument("--style", choices=("art", "photo"), default=None, help="model style (default: the model's)")
+    p.add_argument("-s", "--scale", type=_positive(float), default=None,
+                   help="scale factor (default: the model's); 4, 8 by repeated passes, 1.5 or 3 by passes + downscale")
+    p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders (kept under OUT)")
+    p.add_argument("--format", choices=("png", "webp", "jpeg", "jpg", "gif"), default=None,
+                   help="output format (default png; animations keep theirs)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1..100 (default 95)")
     p.add_argument("--weights", type=Path, help="local safetensors overriding the card's weights")
-    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels (default 256)")
-    p.add_argument("--batch", type=int, default=1, help="tiles per batch")
-    p.add_argument("--tta", action="store_true", help="8-way flip/transpose ensemble")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    p.add_argument("--precision", default="fp32", help="fp32 (exact), bf16 or fp16")
-    p.add_argument("--backend", default=None, help="inference backend (default torch)")
+    p.add_argument("--tile", type=_positive(int), default=None, help="largest tile side in input pixels "
+                   "(default 256 on CPU, 512 on GPU); tiling never changes the result")
+    p.add_argument("--batch", type=_positive(int), default=None, help="tiles per batch (default 1 on CPU, 4 on GPU)")
+    p.add_argument("--tta", action="store_true", help="8-way flip/transpose ensemble (8× slower)")
+    p.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda or cuda:N")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                   help="fp32 (default, exact) or reduced bf16/fp16 (faster, see docs/precision.md)")
+    p.add_argument("--backend", default=None, help="inference backend (default torch; see 'zoo plugins')")
+    p.add_argument("--threads", type=_positive(int), default=None, help="CPU threads (default: all)")
+    p.add_argument("--max-pixels", type=_positive(int), default=None,
+                   help="refuse inputs with more decoded pixels (default $ZOO_MAX_PIXELS or 100000000)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--resume", action="store_true", help="skip outputs that already exist (finish an interrupted run)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no per-file lines")
     p.add_argument("--demo", action="store_true", help="upscale a built-in generated image (no input needed)")
     p.set_defaults(func=cmd_upscale)
 
 
-def collect(inputs: list[Path]) -> list[Path]:
-    """Expand folders into their image files, in a stable order."""
-    files: list[Path] = []
-    for item in inputs:
-        if item.is_dir():
-            files += sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            files.append(item)
-    return files
+def _models(args: argparse.Namespace, device: str):  # -> (first, rest, scale)
+    from ..api import get_card, list_models, load
+    from ..infer.scaling import plan_cards
+
+    base = get_card(args.model)
+    scale = float(args.scale or base.scale)
+    if base.scale <= 1 and scale != 1:
+        raise ZooError(f"Model '{base.name}' does not enlarge (scale 1); use -s 1 or pick an upscaling model.")
+    chosen = plan_cards(list_models(), base, noise=args.noise, style=args.style, scale=scale)
+    kw = dict(weights=args.weights, device=device, precision=args.precision, backend=args.backend,
+              tile_size=args.tile, batch_size=args.batch, threads=args.threads)
+    first = load(chosen.first.name, **kw)
+    # --weights replaces one model's weights: use that model for every pass
+    rest = first if args.weights or chosen.rest.name == chosen.first.name else load(chosen.rest.name, **kw)
+    return first, rest, scale
 
 
-def plan(files: list[Path], output: Path) -> list[tuple[Path, Path]]:
-    """(input, output) pairs: one file may go to a file path; several go into a folder."""
-    if len(files) == 1 and output.suffix and not output.is_dir():
-        return [(files[0], output)]
-    return [(f, output / f"{f.stem}.png") for f in files]
+def _demo_input(args: argparse.Namespace) -> None:
+    from ..infer.demo import demo_image
+    from ..infer.imageio import save_image
+
+    out = args.output if args.output.suffix else args.output / "demo.png"
+    src = out.with_name(out.stem + "-input.png")
+    save_image(demo_image(), src)
+    args.inputs = [str(src)]
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
-    """Upscale each input; print one line per failure; exit 1 if any failed."""
-    if args.demo:
-        from ..infer.demo import demo_image
+    """Upscale each input; print one line per failure; exit 1 if any failed (in any process)."""
+    from ..infer import shard
+    from ..infer.batch import Options, run_jobs
+    from ..infer.jobs import collect, plan
 
-        src = args.output.with_name(args.output.stem + "-input.png")
-        save_image(demo_image(), src)
-        args.inputs = [src]
-    files = collect(args.inputs)
-    if not files:
-        raise ZooError("No input images given. Pass image files or folders, or --demo.")
-    up = load(args.model, weights=args.weights, device=args.device, precision=args.precision,
-              backend=args.backend, tile_size=args.tile, batch_size=args.batch)
-    failed = 0
-    for src, dst in plan(files, args.output):
+    if args.demo:
+        _demo_input(args)
+    if not 1 <= args.quality <= 100:
+        raise ZooError(f"--quality must be 1..100, got {args.quality}.")
+    out_is_file = bool(args.output.suffix) and not args.output.is_dir()
+    items = collect(args.inputs, recursive=args.recursive, exclude=None if out_is_file else args.output)
+    if not items:
+        raise ZooError("No input images found. Pass image files, folders (-r for sub-folders), globs, "
+                       ".txt lists, or --demo.")
+    if len(items) > 1 and out_is_file:
+        raise ZooError(f"{len(items)} inputs but -o {args.output} looks like a file; give a folder.")
+    jobs = plan(items, args.output, fmt=args.format)
+    me = shard.from_env()
+    device = shard.device_for(args.device, me)
+    group = shard.Group(me, "cpu" if device == "auto" else device)
+    try:
+        first, rest, scale = _models(args, device)
+        opts = Options(scale=scale, tta=args.tta, tile=args.tile, quality=args.quality, max_pixels=args.max_pixels,
+                       overwrite=args.overwrite, resume=args.resume)
+        inputs = {it.src.resolve() for it in items}
         try:
-            if dst.exists() and not args.overwrite:
-                raise ZooError(f"{dst}: exists; pass --overwrite to replace it.")
-            if dst.resolve() == src.resolve():
-                raise ZooError(f"{dst}: would overwrite its own input; choose another output.")
-            save_image(up.upscale(read_image(src), tta=args.tta), dst)
-            print(f"{src} -> {dst}")
-        except ZooError as err:
-            print(f"zoo: error: {err}", file=sys.stderr)
-            failed += 1
+            summary = run_jobs(shard.shard(jobs, me), first, rest, opts, inputs=inputs, quiet=args.quiet)
+        except KeyboardInterrupt:
+            print("zoo: interrupted; finished outputs are complete, none is partial. "
+                  "Run the same command with --resume to do the rest.", file=sys.stderr)
+            return 130
+        failed = group.total(len(summary.failed))
+    finally:
+        group.close()
+    if me.rank == 0 and failed:
+        print(f"zoo: {failed} of {len(jobs)} file(s) failed (see above).", file=sys.stderr)
     return 1 if failed else 0

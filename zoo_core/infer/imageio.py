@@ -1,57 +1,189 @@
-"""Reading and writing images: modes, EXIF orientation, atomic writes."""
+"""Reading and writing images: pixel limits, EXIF orientation, 16-bit, metadata, atomic writes."""
 from __future__ import annotations
 
-import io
+import contextlib
+import errno
+import os
+import struct
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import ImageError
-from ..weights.safetensors_io import atomic_write_bytes
-from .convert import pil_to_array
+from .modes import Picture, picture_from_pil, pil_from_picture, to_8bit
+from .png16 import is_16bit_colour, read_png16, write_png16
 
-if TYPE_CHECKING:
-    from .upscaler import Upscaler
+DEFAULT_MAX_PIXELS = 100_000_000
+FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG", "jpg": "JPEG", "gif": "GIF"}
+SUFFIX = {"PNG": ".png", "WEBP": ".webp", "JPEG": ".jpg", "GIF": ".gif"}
 
 
-def read_image(path: Path) -> Image.Image:
-    """Open and fully decode an image, applying its EXIF orientation; ImageError on anything bad."""
+def max_pixels(given: int | None = None) -> int:
+    """The decoded-pixel limit: the argument, else $ZOO_MAX_PIXELS, else 100 megapixels."""
+    if given is not None:
+        return int(given)
+    env = os.environ.get("ZOO_MAX_PIXELS", "").strip()
+    if not env:
+        return DEFAULT_MAX_PIXELS
     try:
-        with Image.open(path) as im:
-            im.load()
-            return ImageOps.exif_transpose(im) or im
+        return int(float(env))
+    except ValueError:
+        raise ImageError(f"ZOO_MAX_PIXELS={env!r} is not a number of pixels (e.g. 200000000).") from None
+
+
+@contextlib.contextmanager
+def opened(path: Path, limit: int | None = None) -> Iterator[Image.Image]:
+    """Image.open with clear errors and our own pixel limit in place of Pillow's fixed one."""
+    path = Path(path)
+    limit = max_pixels(limit)
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # we check the limit ourselves, with a message saying how to raise it
+    try:
+        try:
+            if path.stat().st_size == 0:
+                raise ImageError(f"{path}: empty file (0 bytes).")
+            im = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+        with im:
+            frames = int(getattr(im, "n_frames", 1) or 1)
+            if im.width * im.height * frames > limit:
+                raise ImageError(
+                    f"{path}: {im.width}×{im.height}" + (f"×{frames} frames" if frames > 1 else "")
+                    + f" is more than the limit of {limit:,} pixels (a decompression bomb?). "
+                    "If you trust it, raise the limit with --max-pixels N or ZOO_MAX_PIXELS=N."
+                )
+            yield im
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a folder; pass -r to process folders recursively, or the folder itself.") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied; cannot read it.") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file Pillow can read.") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"{path}: cannot decode image ({exc}).") from None
+    except (OSError, ValueError, SyntaxError, struct.error, EOFError) as exc:
+        raise ImageError(f"{path}: cannot decode image, it may be truncated or corrupt ({exc}).") from None
 
 
-def upscale_pil(up: "Upscaler", img: Image.Image, *, tile_size: int | None, tta: bool) -> Image.Image:
-    """Upscale a PIL image, keeping alpha when it carries information."""
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    rgb = img.convert("RGBA" if has_alpha else "RGB")
-    arr = pil_to_array(rgb)
-    if has_alpha and bool(np.all(arr[:, :, 3] == 255)):
-        arr = arr[:, :, :3]  # fully opaque alpha carries nothing
-    out = up.upscale_array(arr, tile_size=tile_size, tta=tta)
-    return Image.fromarray(out, "RGBA" if out.shape[2] == 4 else "RGB")
+def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1..8) to an HxWxC array, as ImageOps.exif_transpose does to a PIL image."""
+    ops: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+        2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1),
+    }
+    return np.ascontiguousarray(ops[orientation](arr)) if orientation in ops else arr
+
+
+def read_picture(path: Path, *, limit: int | None = None) -> Picture:
+    """Decode a still image fully (first frame of an animation), EXIF orientation applied."""
+    with opened(path, limit) as im:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(32)
+            if is_16bit_colour(head):  # Pillow would silently drop to 8 bits
+                orientation = im.getexif().get(0x0112, 1)
+                pic = Picture(pixels=_orient(read_png16(Path(path).read_bytes()), orientation),
+                              icc=im.info.get("icc_profile"), gamma=im.info.get("gamma"))
+                return pic
+            im.load()
+            return picture_from_pil(ImageOps.exif_transpose(im) or im)
+        except ImageError as err:
+            raise ImageError(f"{path}: {err}") from None
+
+
+def read_image(path: Path, *, limit: int | None = None) -> Image.Image:
+    """A decoded PIL image with EXIF orientation applied; ImageError on anything bad."""
+    with opened(path, limit) as im:
+        im.load()
+        out = ImageOps.exif_transpose(im) or im
+        out.load()
+        return out
+
+
+def output_format(path: Path, fmt: str | None) -> str:
+    """Pillow's format name for --format or the output suffix (PNG when neither says)."""
+    name = (fmt or Path(path).suffix.lstrip(".") or "png").lower()
+    if name not in FORMATS:
+        raise ImageError(f"{path}: unknown output format '{name}'. Use png, webp or jpeg.")
+    return FORMATS[name]
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write through `write` into a temp file in the same folder, then rename: never a partial file."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot write to folder {path.parent} ({exc.strerror or exc}).") from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; outputs should look like any other file
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException as exc:  # Ctrl-C included: the temp file goes, the target is untouched
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            hint = " The disk is full." if exc.errno == errno.ENOSPC else ""
+            raise ImageError(f"{path}: write failed ({exc.strerror or exc}).{hint}") from None
+        raise
+
+
+def _png_info(pic: Picture) -> PngImagePlugin.PngInfo | None:
+    if not pic.gamma:
+        return None
+    info = PngImagePlugin.PngInfo()
+    info.add(b"gAMA", struct.pack(">I", round(pic.gamma * 100000)))
+    return info
+
+
+def encoder(pic: Picture, fmt: str, quality: int) -> Callable[[BinaryIO], None]:
+    """A function writing `pic` in `fmt` to a file object, metadata included."""
+    arr = pic.pixels
+    if fmt == "JPEG" and pic.has_alpha:
+        raise ImageError("JPEG cannot store transparency; use --format png or webp for this image.")
+    if fmt == "PNG" and arr.dtype == np.uint16 and arr.shape[2] != 1:
+        return lambda f: write_png16(f, arr, icc=pic.icc, gamma=pic.gamma)
+    if fmt != "PNG":
+        pic = Picture(pixels=to_8bit(arr), icc=pic.icc, gamma=pic.gamma, exif=pic.exif)
+    img = pil_from_picture(pic)
+    opts: dict[str, object] = {}
+    if fmt in ("JPEG", "WEBP"):
+        opts["quality"] = quality
+    if pic.icc:
+        opts["icc_profile"] = pic.icc
+    if pic.exif and fmt in ("JPEG", "WEBP", "PNG"):
+        opts["exif"] = pic.exif
+    if fmt == "PNG" and (info := _png_info(pic)):
+        opts["pnginfo"] = info
+
+    def write(f: BinaryIO) -> None:
+        try:
+            img.save(f, format=fmt, **opts)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ImageError(f"cannot encode as {fmt} ({exc}).") from None
+    return write
+
+
+def save_picture(pic: Picture, path: Path, *, fmt: str | None = None, quality: int = 95) -> None:
+    """Encode and write atomically; ImageError with the path on any failure."""
+    try:
+        write = encoder(pic, output_format(path, fmt), quality)
+        atomic_write(path, write)
+    except ImageError as err:
+        if str(err).startswith(str(path)):
+            raise
+        raise ImageError(f"{path}: {err}") from None
 
 
 def save_image(img: Image.Image, path: Path, *, fmt: str | None = None, quality: int = 95) -> None:
-    """Encode in memory, then write atomically."""
-    fmt = (fmt or path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG")
-    if fmt == "JPEG" and img.mode in ("RGBA", "LA", "P"):
-        raise ImageError(f"{path}: JPEG cannot store transparency. Use --format png or webp.")
-    buf = io.BytesIO()
-    try:
-        img.save(buf, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
-    except (KeyError, ValueError, OSError) as exc:
-        raise ImageError(f"{path}: cannot encode as {fmt} ({exc}).") from None
-    try:
-        atomic_write_bytes(path, buf.getvalue())
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot write output ({exc.strerror or exc}).") from None
+    """Save a PIL image atomically (metadata kept), as `save_picture` does."""
+    save_picture(picture_from_pil(img), path, fmt=fmt, quality=quality)

@@ -1,14 +1,24 @@
-"""Exact tiled inference: each tile carries `context` pixels of real neighbours, so no blending is needed."""
+"""Exact tiled inference.
+
+Every tile of one run has the same shape and carries `context` pixels of real neighbours per side
+(edge-replicated only at the image border), so tiles are placed side by side with no blending. Each
+output pixel is written by exactly one tile. Because all tiles share one shape, the convolution
+library runs the same kernels on every tile: results do not depend on where a pixel lies.
+"""
 from __future__ import annotations
 
-from typing import Callable, Iterator
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..architecture import Geometry
 
 Runner = Callable[[torch.Tensor], torch.Tensor]
+TileReader = Callable[[np.ndarray, np.ndarray], torch.Tensor]  # (rows, cols) → CHW float tile
 DEFAULT_TILE = 256
 
 
@@ -21,39 +31,61 @@ def pad_edges(x: torch.Tensor, pad: int) -> torch.Tensor:
     return y[0] if squeeze else y
 
 
-def tile_boxes(height: int, width: int, tile: int) -> Iterator[tuple[int, int, int, int]]:
-    """(top, left, h, w) of a grid of tiles covering the image; the last row/column may be smaller."""
-    for top in range(0, height, tile):
-        for left in range(0, width, tile):
-            yield top, left, min(tile, height - top), min(tile, width - left)
+@dataclass(frozen=True)
+class Span:
+    """One tile along one axis: it reads [start, start+length) and owns output [own_from, own_to)."""
+
+    start: int
+    length: int
+    own_from: int
+    own_to: int
 
 
-def run_tiled(
-    runner: Runner, image: torch.Tensor, geometry: Geometry, *, tile: int | None = None, batch: int = 1,
-    on_tile: Callable[[int], None] | None = None,
-) -> torch.Tensor:
-    """Upscale a CHW float tensor; the result is identical whatever the tile size."""
-    c, h, w = image.shape
-    s, ctx, off = geometry.scale, geometry.context, geometry.offset
-    tile = max(1, tile or DEFAULT_TILE)
-    padded = pad_edges(image, ctx)
-    crop = (ctx - off) * s  # output pixels per side that came from the replicated margin
-    out = torch.empty((geometry.out_channels, h * s, w * s), dtype=torch.float32)
-    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for top, left, th, tw in tile_boxes(h, w, tile):
-        groups.setdefault((th, tw), []).append((top, left))
-    for (th, tw), origins in groups.items():  # only same-shaped tiles can share a batch
-        for i in range(0, len(origins), max(1, batch)):
-            chunk = origins[i:i + max(1, batch)]
-            inputs = torch.stack([padded[:, t:t + th + 2 * ctx, l:l + tw + 2 * ctx] for t, l in chunk])
-            result = runner(inputs)
-            if crop:
-                result = result[:, :, crop:crop + th * s, crop:crop + tw * s]
-            for (t, l), r in zip(chunk, result):
-                out[:, t * s:(t + th) * s, l * s:(l + tw) * s] = r
-            if on_tile:
-                on_tile(len(chunk))
-    return out
+def axis_spans(size: int, tile: int) -> list[Span]:
+    """Equal-length tiles covering `size`; the last one is shifted back rather than made smaller."""
+    if size < 1:
+        raise ValueError(f"cannot tile an axis of size {size}")
+    count = math.ceil(size / max(1, tile))
+    length = math.ceil(size / count)  # evened out: 300 px with tile 256 → two tiles of 150
+    spans, done = [], 0
+    for i in range(count):
+        start = min(i * length, size - length)
+        spans.append(Span(start, length, done, start + length))
+        done = start + length
+    return spans
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """The tiles of one image: rows × columns of equal-shaped tiles."""
+
+    rows: list[Span]
+    cols: list[Span]
+    context: int
+    extra_h: int  # replicated pixels added at the bottom/right so sides meet `size_multiple`
+    extra_w: int
+
+    @property
+    def count(self) -> int:
+        """Number of tiles."""
+        return len(self.rows) * len(self.cols)
+
+    def tiles(self) -> list[tuple[Span, Span]]:
+        """Every (row span, column span), row-major."""
+        return [(r, c) for r in self.rows for c in self.cols]
+
+    def indices(self, span: Span, extra: int, size: int) -> np.ndarray:
+        """Source indices a tile reads along one axis; clamping replicates the border pixel."""
+        idx = np.arange(span.start - self.context, span.start + span.length + self.context + extra)
+        return np.clip(idx, 0, size - 1)
+
+
+def make_plan(height: int, width: int, geometry: Geometry, tile: int | None) -> TilePlan:
+    """Plan tiles of at most `tile` input pixels per side (default DEFAULT_TILE)."""
+    t = max(1, int(tile or DEFAULT_TILE))
+    rows, cols = axis_spans(height, t), axis_spans(width, t)
+    m, ctx = max(1, geometry.size_multiple), geometry.context
+    return TilePlan(rows, cols, ctx, (-(rows[0].length + 2 * ctx)) % m, (-(cols[0].length + 2 * ctx)) % m)
 
 
 TTA_TRANSFORMS = [(flip_h, flip_w, tr) for tr in (False, True) for flip_h in (False, True) for flip_w in (False, True)]
@@ -75,10 +107,88 @@ def _invert(x: torch.Tensor, flip_h: bool, flip_w: bool, transpose: bool) -> tor
     return x.flip(-2) if flip_h else x
 
 
-def run_tta(runner: Runner, image: torch.Tensor, geometry: Geometry, **kw) -> torch.Tensor:
-    """The 8-way flip/transpose ensemble: average of the de-transformed outputs."""
-    acc = None
-    for t in TTA_TRANSFORMS:
-        y = _invert(run_tiled(runner, _apply(image, *t).contiguous(), geometry, **kw), *t)
-        acc = y if acc is None else acc + y
-    return acc / len(TTA_TRANSFORMS)
+def _run(runner: Runner, batch: torch.Tensor, tta: bool) -> torch.Tensor:
+    if not tta:
+        return runner(batch)
+    acc: torch.Tensor | None = None
+    for t in TTA_TRANSFORMS:  # flips commute with tiling: per-tile TTA equals whole-image TTA
+        y = _invert(runner(_apply(batch, *t).contiguous()), *t)
+        acc = y if acc is None else acc.add_(y)
+    assert acc is not None
+    return acc.div_(len(TTA_TRANSFORMS))
+
+
+Box = tuple[int, int, int, int]  # output (top, bottom, left, right)
+
+
+def iter_tiles(
+    runner: Runner, read: TileReader, size: tuple[int, int], geometry: Geometry, *,
+    tile: int | None = None, batch: int = 1, tta: bool = False, on_tile: Callable[[int], None] | None = None,
+) -> Iterator[tuple[Box, torch.Tensor]]:
+    """Yield (output box, CHW float result) for each tile; only `batch` tiles are in memory at once."""
+    h, w = size
+    plan = make_plan(h, w, geometry, tile)
+    s, ctx, off = geometry.scale, geometry.context, geometry.offset
+    crop = (ctx - off) * s  # output pixels per side that came from context, not from the tile itself
+    todo = plan.tiles()
+    for i in range(0, len(todo), max(1, batch)):
+        chunk = todo[i:i + max(1, batch)]
+        inputs = torch.stack([
+            read(plan.indices(r, plan.extra_h, h), plan.indices(c, plan.extra_w, w)) for r, c in chunk
+        ])
+        result = _run(runner, inputs, tta)
+        for (r, c), y in zip(chunk, result):
+            dy, dx = (r.own_from - r.start) * s, (c.own_from - c.start) * s
+            part = y[:, crop + dy:crop + (r.own_to - r.start) * s, crop + dx:crop + (c.own_to - c.start) * s]
+            yield (r.own_from * s, r.own_to * s, c.own_from * s, c.own_to * s), part
+        if on_tile:
+            on_tile(len(chunk) * (len(TTA_TRANSFORMS) if tta else 1))
+
+
+def tensor_reader(image: torch.Tensor) -> TileReader:
+    """Tiles cut from a CHW float tensor."""
+    def read(rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
+        return image[:, torch.from_numpy(rows)][:, :, torch.from_numpy(cols)]
+    return read
+
+
+def run_tiled(
+    runner: Runner, image: torch.Tensor, geometry: Geometry, *, tile: int | None = None, batch: int = 1,
+    tta: bool = False, on_tile: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """Upscale a CHW float tensor tile by tile into one float tensor."""
+    _, h, w = image.shape
+    s = geometry.scale
+    out = torch.empty((geometry.out_channels, h * s, w * s), dtype=torch.float32)
+    for (t, b, l, r), part in iter_tiles(runner, tensor_reader(image), (h, w), geometry,
+                                         tile=tile, batch=batch, tta=tta, on_tile=on_tile):
+        out[:, t:b, l:r] = part
+    return out
+
+
+def run_tta(runner: Runner, image: torch.Tensor, geometry: Geometry, **kw: object) -> torch.Tensor:
+    """The 8-way flip/transpose ensemble (kept for callers of the old API)."""
+    return run_tiled(runner, image, geometry, tta=True, **kw)  # type: ignore[arg-type]
+
+
+def reference(runner: Runner, image: torch.Tensor, geometry: Geometry) -> torch.Tensor:
+    """Whole-image inference with no tiling: pad by `context`, run once, crop. What tiling must equal."""
+    s, ctx, off = geometry.scale, geometry.context, geometry.offset
+    _, h, w = image.shape
+    m = max(1, geometry.size_multiple)
+    x = pad_edges(image, ctx)[None]
+    x = F.pad(x, (0, (-x.shape[-1]) % m, 0, (-x.shape[-2]) % m), mode="replicate")
+    crop = (ctx - off) * s
+    return runner(x)[0, :, crop:crop + h * s, crop:crop + w * s]
+
+
+def tile_count(height: int, width: int, tile: int | None) -> int:
+    """How many tiles (per TTA transform and per channel group) an image is cut into."""
+    t = max(1, int(tile or DEFAULT_TILE))
+    return math.ceil(height / t) * math.ceil(width / t)
+
+
+__all__: Sequence[str] = (
+    "DEFAULT_TILE", "TTA_TRANSFORMS", "Span", "TilePlan", "axis_spans", "iter_tiles", "make_plan", "pad_edges",
+    "reference", "run_tiled", "run_tta", "tensor_reader", "tile_count",
+)

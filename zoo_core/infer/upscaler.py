@@ -1,4 +1,4 @@
-"""Upscaler: a loaded network plus the tiler, taking PIL images, numpy arrays or paths."""
+"""Upscaler: a loaded network plus the tiler, taking PIL images, numpy arrays, Pictures or paths."""
 from __future__ import annotations
 
 import os
@@ -13,10 +13,29 @@ from PIL import Image
 from ..architecture import Geometry
 from ..cards import Card
 from ..errors import ImageError, ZooError
-from .convert import array_to_tensor, pil_to_array, tensor_to_array
-from .tiler import run_tiled, run_tta
+from .alpha import extend_colour
+from .modes import Picture, picture_from_pil, pil_from_picture
+from .tiler import DEFAULT_TILE, iter_tiles, run_tiled
 
 ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
+Tick = Callable[[int], None]
+
+
+def default_tile(device: str) -> int:
+    """Largest tile side when none is given: 256 on CPU (cache-friendly), 512 on a GPU."""
+    return 512 if device.startswith("cuda") else DEFAULT_TILE
+
+
+def default_batch(device: str) -> int:
+    """Tiles per batch when none is given: 1 on CPU (convolutions already use every core), 4 on a GPU."""
+    return 4 if device.startswith("cuda") else 1
+
+
+def quantize(x: torch.Tensor, dtype: type) -> np.ndarray:
+    """CHW float → HxWxC integers, rounded as floor(clamp(x,0,1)·max + 0.5) like the original."""
+    peak = 65535.0 if dtype == np.uint16 else 255.0
+    q = torch.floor(x.clamp(0, 1).mul(peak).add_(0.5))
+    return q.permute(1, 2, 0).numpy().astype(dtype)
 
 
 @dataclass
@@ -30,46 +49,92 @@ class Upscaler:
     device: str
     precision: str
     tile_size: int | None = None
-    batch_size: int = 1
+    batch_size: int | None = 1
 
     @property
     def scale(self) -> int:
         """The model's upscaling factor."""
         return self.geometry.scale
 
-    def upscale_tensor(self, x: torch.Tensor, *, tile_size: int | None = None, tta: bool = False) -> torch.Tensor:
+    def _tile(self, tile_size: int | None) -> int:
+        return int(tile_size or self.tile_size or default_tile(self.device))
+
+    def _batch(self) -> int:
+        return int(self.batch_size or default_batch(self.device))
+
+    def upscale_tensor(self, x: torch.Tensor, *, tile_size: int | None = None, tta: bool = False,
+                       on_tile: Tick | None = None) -> torch.Tensor:
         """CHW float in [0,1] → CHW float, tiled exactly."""
-        kw: dict[str, Any] = {"tile": tile_size or self.tile_size, "batch": self.batch_size}
-        return (run_tta if tta else run_tiled)(self.runner, x, self.geometry, **kw)
+        return run_tiled(self.runner, x, self.geometry, tile=self._tile(tile_size), batch=self._batch(),
+                         tta=tta, on_tile=on_tile)
 
-    def upscale_array(self, arr: np.ndarray, *, tile_size: int | None = None, tta: bool = False) -> np.ndarray:
-        """HxWxC (C = 1, 3 or 4) uint8/uint16 → the upscaled array of the same dtype and channels."""
-        if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4) or arr.dtype not in (np.uint8, np.uint16):
-            raise ImageError(
-                f"Expected an HxWxC uint8/uint16 array with C in (1, 3, 4), got shape {arr.shape} dtype {arr.dtype}."
-            )
-        if arr.shape[0] == 0 or arr.shape[1] == 0:
+    def _stream(self, src: np.ndarray, out: np.ndarray, *, tile: int, tta: bool, on_tile: Tick | None) -> None:
+        """Upscale HxWxC (C 1 or 3) integers into `out`, one batch of tiles at a time (no full float copy)."""
+        peak = float(np.iinfo(src.dtype).max)
+        grey = src.shape[2] == 1
+
+        def read(rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
+            t = torch.from_numpy(src[np.ix_(rows, cols)].astype(np.float32)).permute(2, 0, 1).div_(peak)
+            return t.expand(3, -1, -1) if grey else t
+
+        for (t, b, l, r), part in iter_tiles(self.runner, read, src.shape[:2], self.geometry, tile=tile,
+                                             batch=self._batch(), tta=tta, on_tile=on_tile):
+            out[t:b, l:r] = quantize(part.mean(0, keepdim=True) if grey else part, out.dtype.type)
+
+    def upscale_array(self, arr: np.ndarray, *, tile_size: int | None = None, tta: bool = False,
+                      on_tile: Tick | None = None) -> np.ndarray:
+        """HxWxC (C: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) uint8/uint16 → upscaled array, same dtype and channels.
+
+        Alpha: colour is first extended into fully transparent pixels, then alpha is upscaled by the
+        model as a grey image; a fully opaque alpha is not run through the model.
+        """
+        if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) or arr.dtype not in (np.uint8, np.uint16):
+            raise ImageError(f"Expected an HxWxC uint8/uint16 array with C in 1..4, got shape {arr.shape} "
+                             f"dtype {arr.dtype}.")
+        h, w, c = arr.shape
+        if h == 0 or w == 0:
             raise ImageError(f"Image has no pixels (shape {arr.shape}).")
-        x = array_to_tensor(arr)
-        rgb, alpha = x[:3] if x.shape[0] >= 3 else x[:1].expand(3, -1, -1), x[3:] if x.shape[0] == 4 else None
-        out = self.upscale_tensor(rgb.contiguous(), tile_size=tile_size, tta=tta)
-        if arr.shape[2] == 1:
-            out = out.mean(0, keepdim=True)
-        if alpha is not None:  # the model upscales alpha too, as a grey image
-            a = self.upscale_tensor(alpha.expand(3, -1, -1).contiguous(), tile_size=tile_size, tta=tta)
-            out = torch.cat([out, a.mean(0, keepdim=True)])
-        return tensor_to_array(out, arr.dtype.type)
+        s, tile = self.scale, self._tile(tile_size)
+        out = np.empty((h * s, w * s, c), dtype=arr.dtype)
+        colour_channels = c - (c in (2, 4))
+        colour = arr[:, :, :colour_channels]
+        if c in (2, 4):
+            alpha = arr[:, :, c - 1]
+            peak = np.iinfo(arr.dtype).max
+            if bool(np.all(alpha == peak)):
+                out[:, :, c - 1] = peak
+            else:
+                colour = extend_colour(colour, alpha, 2 * self.geometry.context + 2)
+                self._stream(np.ascontiguousarray(arr[:, :, c - 1:]), out[:, :, c - 1:], tile=tile, tta=tta,
+                             on_tile=on_tile)
+        self._stream(np.ascontiguousarray(colour), out[:, :, :colour_channels], tile=tile, tta=tta, on_tile=on_tile)
+        return out
 
-    def upscale(self, img: ImageLike, *, tile_size: int | None = None, tta: bool = False) -> Any:
-        """Upscale a PIL image, an HxWxC numpy array or a path; returns an array for an array, else a PIL image."""
+    def upscale_picture(self, pic: Picture, *, tile_size: int | None = None, tta: bool = False,
+                        on_tile: Tick | None = None) -> Picture:
+        """A Picture upscaled; its colour metadata is carried over."""
+        out = self.upscale_array(pic.pixels, tile_size=tile_size, tta=tta, on_tile=on_tile)
+        return Picture(pixels=out, icc=pic.icc, gamma=pic.gamma, exif=pic.exif, extra=dict(pic.extra))
+
+    def upscale(self, img: ImageLike, *, tile_size: int | None = None, tta: bool = False,
+                on_tile: Tick | None = None) -> Any:
+        """Upscale a PIL image, an HxWxC numpy array or a path (one pass of the model).
+
+        Returns an array for an array, else a PIL image (16-bit colour, which PIL cannot hold, comes
+        back as 8 bits: use `upscale_picture` or `zoo upscale` to keep 16 bits). A fully opaque alpha
+        channel is dropped; palette and CMYK images come back as RGB(A).
+        """
         if isinstance(img, np.ndarray):
-            return self.upscale_array(img, tile_size=tile_size, tta=tta)
+            return self.upscale_array(img, tile_size=tile_size, tta=tta, on_tile=on_tile)
         if isinstance(img, (str, os.PathLike)):
-            from .imageio import read_image
+            from .imageio import read_picture
 
-            img = read_image(Path(img))
-        if not isinstance(img, Image.Image):
+            pic = read_picture(Path(img))
+        elif isinstance(img, Image.Image):
+            pic = picture_from_pil(img)
+        else:
             raise ZooError(f"upscale() takes a PIL image, a numpy array or a path, got {type(img).__name__}.")
-        from .imageio import upscale_pil
+        from .modes import drop_opaque_alpha
 
-        return upscale_pil(self, img, tile_size=tile_size, tta=tta)
+        return pil_from_picture(self.upscale_picture(drop_opaque_alpha(pic), tile_size=tile_size, tta=tta,
+                                                     on_tile=on_tile))

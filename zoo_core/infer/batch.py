@@ -1,0 +1,140 @@
+"""Running a list of jobs: one bad file is reported and the rest go on; progress over files and tiles."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TextIO
+
+from ..errors import ZooError
+from .animation import map_frames, read_animation, write_animation
+from .imageio import read_picture, save_picture
+from .jobs import Job, check_target
+from .modes import Picture, drop_opaque_alpha
+from .scaling import passes_for, scale_picture
+from .tiler import tile_count
+from .upscaler import Upscaler
+
+Tick = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for, per image."""
+
+    scale: float = 2.0
+    tta: bool = False
+    tile: int | None = None
+    quality: int = 95
+    max_pixels: int | None = None
+    overwrite: bool = False
+    resume: bool = False
+
+
+@dataclass
+class Summary:
+    """How a run went."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def count_tiles(pic: Picture, first: Upscaler, opts: Options, tile: int) -> int:
+    """Model runs one picture costs: tiles per pass × (8 with TTA) × (2 with alpha)."""
+    (w, h), total = pic.size, 0
+    per = (8 if opts.tta else 1) * (2 if pic.has_alpha else 1)
+    for _ in range(passes_for(first.scale, opts.scale)):
+        total += tile_count(h, w, tile) * per
+        w, h = w * first.scale, h * first.scale
+    return total
+
+
+def upscale_one(pic: Picture, first: Upscaler, rest: Upscaler, opts: Options, on_tile: Tick | None) -> Picture:
+    """All passes for one picture: the first card denoises, later ones only enlarge."""
+    def step(p: Picture, i: int) -> Picture:
+        return (first if i == 0 else rest).upscale_picture(p, tile_size=opts.tile, tta=opts.tta, on_tile=on_tile)
+    return scale_picture(drop_opaque_alpha(pic), opts.scale, first.scale, step)
+
+
+def process(job: Job, first: Upscaler, rest: Upscaler, opts: Options, *,
+            on_total: Tick | None = None, on_tile: Tick | None = None) -> None:
+    """Read, upscale and write one job; ZooError on any failure (nothing written then)."""
+    tile = int(opts.tile or first._tile(None))
+    if job.animated:
+        anim = read_animation(job.src, limit=opts.max_pixels)
+        if on_total:
+            on_total(sum(count_tiles(drop_opaque_alpha(f), first, opts, tile) for f in anim.frames))
+        out = map_frames(anim, lambda p: upscale_one(p, first, rest, opts, on_tile))
+        write_animation(out, job.dst, fmt=job.fmt, quality=opts.quality)
+        return
+    pic = read_picture(job.src, limit=opts.max_pixels)
+    if on_total:
+        on_total(count_tiles(drop_opaque_alpha(pic), first, opts, tile))
+    save_picture(upscale_one(pic, first, rest, opts, on_tile), job.dst, fmt=job.fmt, quality=opts.quality)
+
+
+def _bars(total: int, quiet: bool) -> tuple[object, Callable[[int], object]]:
+    from tqdm import tqdm
+
+    off = quiet or not sys.stderr.isatty()
+    files = tqdm(total=total, unit="img", desc="images", file=sys.stderr, disable=off, dynamic_ncols=True)
+    tiles: list[tqdm] = []
+
+    def new_tile_bar(n: int) -> object:
+        if tiles:
+            tiles.pop().close()
+        bar = tqdm(total=n, unit="tile", desc="tiles", file=sys.stderr, disable=off, leave=False, position=1)
+        tiles.append(bar)
+        return bar
+    return files, new_tile_bar
+
+
+def _fail(summary: Summary, message: str) -> None:
+    from tqdm import tqdm
+
+    summary.failed.append(message)
+    tqdm.write(f"zoo: error: {message}", file=sys.stderr)
+
+
+def run_jobs(jobs: list[Job], first: Upscaler, rest: Upscaler, opts: Options, *, inputs: set[Path],
+             quiet: bool = False, out: TextIO | None = None) -> Summary:
+    """Process every job; KeyboardInterrupt stops between writes (outputs are complete or absent)."""
+    from tqdm import tqdm
+
+    out = out or sys.stdout
+    summary = Summary()
+    files, new_tile_bar = _bars(len(jobs), quiet)
+    state: dict[str, object] = {}
+
+    def on_total(n: int) -> None:
+        state["bar"] = new_tile_bar(n)
+
+    def on_tile(n: int) -> None:
+        bar = state.get("bar")
+        if bar is not None:
+            bar.update(n)  # type: ignore[attr-defined]
+
+    try:
+        for job in jobs:
+            try:
+                if not check_target(job, inputs, overwrite=opts.overwrite, resume=opts.resume):
+                    summary.skipped += 1
+                    continue
+                process(job, first, rest, opts, on_total=on_total, on_tile=on_tile)
+                summary.done += 1
+                if not quiet:
+                    tqdm.write(f"{job.src} -> {job.dst}", file=out)
+            except ZooError as err:
+                _fail(summary, str(err))
+            except MemoryError:
+                _fail(summary, f"{job.src}: out of memory; try a smaller --tile or --batch 1.")
+            except Exception as exc:  # a bug must not stop the other files of a folder; say what it was
+                _fail(summary, f"{job.src}: unexpected {type(exc).__name__}: {exc} (please report this).")
+            finally:
+                files.update(1)  # type: ignore[attr-defined]
+    finally:
+        if state.get("bar") is not None:
+            state["bar"].close()  # type: ignore[attr-defined]
+        files.close()  # type: ignore[attr-defined]
+    return summary
