@@ -66,12 +66,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate and print a table (or JSON)."""
-    from ..train.evaluate import evaluate_folder, format_table, write_grid
+    from ..train.evaluate import evaluate_folder, format_table
 
-    report = evaluate_folder(args.model, args.dir, weights=args.weights, border=args.border, threads=args.threads)
+    report = evaluate_folder(args.model, args.dir, weights=args.weights, border=args.border, threads=args.threads,
+                             grid=args.grid)
     print(json.dumps(report, indent=2) if args.json else format_table(report))
-    if args.grid:
-        write_grid(args.model, args.dir, args.grid, weights=args.weights)
-        if not args.json:
-            print(f"grid: {args.grid}")
+    if args.grid and not args.json:
+        print(f"grid: {args.grid}")
     return 0

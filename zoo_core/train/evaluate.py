@@ -81,12 +81,18 @@ def evaluate_upscale(upscale: Upscale, folder: Path, *, border: int | None = Non
 
 
 def evaluate_folder(model: str, folder: Path, *, weights: Path | None = None, border: int | None = None,
-                    threads: int | None = None) -> dict[str, Any]:
+                    threads: int | None = None, grid: Path | None = None) -> dict[str, Any]:
     """Evaluate a registered model (card name or architecture id) on a folder of HR images."""
     if not Path(folder).is_dir():
         raise ImageError(f"'{folder}' is not a folder. Give zoo eval a folder of HR images.")
+    if not image_files([folder]):
+        raise ImageError(f"No PNG/JPEG/WebP/BMP images in '{folder}'. Point zoo eval at a folder of HR images.")
     with torch.inference_mode():
-        return evaluate_upscale(_ModelUpscale(_load(model, weights, threads)), folder, border=border, name=model)
+        upscale = _ModelUpscale(_load(model, weights, threads))
+        report = evaluate_upscale(upscale, folder, border=border, name=model)
+        if grid is not None:
+            write_grid(upscale, folder, grid)
+    return report
 
 
 def format_table(report: dict[str, Any]) -> str:
@@ -133,13 +139,11 @@ def grid_image(upscale: Upscale, folder: Path, *, side: int = 96, zoom: int = 2,
     return canvas
 
 
-def write_grid(model: str, folder: Path, out: Path, *, weights: Path | None = None) -> Path:
+def write_grid(upscale: Upscale, folder: Path, out: Path) -> Path:
     """Write the comparison grid as a PNG, atomically."""
     import io
 
-    with torch.inference_mode():
-        img = grid_image(_ModelUpscale(_load(model, weights, None)), folder)
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    grid_image(upscale, folder).save(buf, format="PNG")
     atomic_write_bytes(Path(out), buf.getvalue())
     return Path(out)

@@ -1,0 +1,153 @@
+"""Trainer, config, patch pipeline, checkpoints and export, on tiny models and images."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+import zoo
+from zoo_core.cli import main
+from zoo_core.cards import load_card_file
+from zoo_core.train.checkpoint import latest_checkpoint
+from zoo_core.train.config import TrainConfig, from_dict, load_config
+from zoo_core.train.dataset import PatchDataset, StepBatchSampler, grid_boxes, to_tensor
+from zoo_core.train.degradations import SeedJpeg
+from zoo_core.train.export import export
+from zoo_core.train.synthetic import synthetic_image, synthetic_images
+from zoo_core.train.trainer import build_parts, lr_at, train
+from zoo_core.weights.safetensors_io import load_into, load_safetensors, sha256_file
+
+
+def tiny(tmp_path: Path, **optim) -> dict:
+    return {
+        "name": "tiny",
+        "model": {"architecture": "drrn-lite", "hyperparameters": {"channels": 4, "recursions": 1}},
+        "data": {"synthetic": {"count": 3, "size": 64, "seed": 5}, "patch_size": 32, "max_patch_per_img": 2},
+        "degradation": {"name": "seed-jpeg", "options": {"noise_level": 1}},
+        "optim": {"steps": 4, "batch_size": 2, "lr": 0.01, "warmup_steps": 1, "threads": 1, "ema": 0.5,
+                  "clip_grad": 1.0, **optim},
+        "validate": {"every": 2, "synthetic": {"count": 1, "size": 32, "seed": 999}},
+        "run_dir": str(tmp_path / "run"),
+        "checkpoint_every": 2,
+        "log_every": 1,
+        "export": {"weights": str(tmp_path / "w.safetensors"), "card": str(tmp_path / "card.yaml"), "card_name": "tiny"},
+    }
+
+
+def test_unknown_keys_rejected_by_name(tmp_path: Path) -> None:
+    data = tiny(tmp_path)
+    data["optim"]["stepz"] = 3
+    with pytest.raises(zoo.ConfigError, match=r"optim\.stepz"):
+        from_dict(TrainConfig, data)
+    with pytest.raises(zoo.ConfigError, match="'optim.steps' must be int"):
+        from_dict(TrainConfig, {**tiny(tmp_path), "optim": {"steps": "many"}})
+
+
+def test_load_config_with_overrides_and_cli_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny(tmp_path)))
+    assert load_config(path, {"optim.steps": 7}).optim.steps == 7
+    path.write_text(yaml.safe_dump({**tiny(tmp_path), "dataa": {}}))
+    assert main(["train", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "'dataa'" in err and len(err.strip().splitlines()) == 1
+    assert main(["train", str(path), "--set", "nokey"]) == 1
+
+
+def test_grid_and_max_patch_per_img() -> None:
+    assert grid_boxes((100, 70), 32) == [(0, 0, 32, 32), (0, 32, 32, 64), (32, 0, 64, 32), (32, 32, 64, 64),
+                                         (64, 0, 96, 32), (64, 32, 96, 64)]
+    geo = zoo.get_registry().architecture("espcn7").geometry()
+    ds = PatchDataset(synthetic_images(2, size=96), patch_size=32, max_patch_per_img=4,
+                      degradation=SeedJpeg(noise_level=0), geometry=geo, seed=1)
+    assert len(ds) == 8  # 9 grid cells each, 4 sampled
+    assert len({b for _, b in ds.epoch_patches(0)}) <= 8 and ds.epoch_patches(0) != ds.epoch_patches(1)
+
+
+@pytest.mark.parametrize("arch_id", ["upconv7", "espcn7", "drrn-lite"])
+def test_targets_align_with_each_architecture(arch_id: str) -> None:
+    arch = zoo.get_registry().architecture(arch_id)
+    geo = arch.geometry()
+    img = synthetic_image(3, 96)
+    ds = PatchDataset([img], patch_size=48, max_patch_per_img=1, degradation=SeedJpeg(noise_level=0),
+                      geometry=geo, seed=0, augment=False)
+    x, y = ds[0]
+    i, box = ds.epoch_patches(0)[0]
+    hr = to_tensor(img.crop(box))
+    c = geo.offset * geo.scale
+    assert torch.equal(y, hr[:, c:48 - c, c:48 - c])  # UpConv_7: 14 HR pixels per side are dropped
+    with torch.no_grad():
+        assert arch.create()(x[None]).shape[-2:] == y.shape[-2:]
+
+
+def test_samples_are_a_pure_function_of_seed_and_index() -> None:
+    geo = zoo.get_registry().architecture("drrn-lite").geometry()
+    make = lambda: PatchDataset(synthetic_images(2, size=64), patch_size=32, max_patch_per_img=3,
+                                degradation=zoo.get_registry().degradation("waifu2x").create(noise_level=2),
+                                geometry=geo, seed=4)
+    a, b = make(), make()
+    for g in (0, 5, 17):
+        assert all(torch.equal(u, v) for u, v in zip(a[g], b[g]))
+
+
+def test_step_sampler_splits_global_batches_between_ranks() -> None:
+    r0 = list(StepBatchSampler(start_step=3, steps=5, batch_size=2, rank=0, world=2))
+    r1 = list(StepBatchSampler(start_step=3, steps=5, batch_size=2, rank=1, world=2))
+    assert r0 == [[12, 13], [16, 17]] and r1 == [[14, 15], [18, 19]]
+
+
+def test_warmup_then_cosine(tmp_path: Path) -> None:
+    cfg = from_dict(TrainConfig, tiny(tmp_path, steps=100, warmup_steps=10, lr=1.0, min_lr=0.0))
+    assert lr_at(0, cfg) == pytest.approx(0.1) and lr_at(9, cfg) == pytest.approx(1.0)
+    assert lr_at(55, cfg) == pytest.approx(0.5) and lr_at(100, cfg) == pytest.approx(0.0)
+
+
+def test_resume_is_exact_and_checkpoints_are_safetensors(tmp_path: Path) -> None:
+    straight = train(from_dict(TrainConfig, tiny(tmp_path / "a")), resume=False)
+    half = tiny(tmp_path / "b")
+    half["optim"]["steps"] = 2
+    train(from_dict(TrainConfig, half))
+    resumed = train(from_dict(TrainConfig, tiny(tmp_path / "b")))
+    assert resumed.step == 4
+    for k, v in straight.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+    for k, v in straight.ema.items():
+        assert torch.equal(v, resumed.ema[k]), k
+    ckpt = latest_checkpoint(tmp_path / "b" / "run")
+    assert ckpt.name == "ckpt-00000004.safetensors"
+    tensors, meta = load_safetensors(ckpt)
+    assert meta["step"] == "4" and any(k.startswith("optim.") and k.endswith("exp_avg_sq") for k in tensors)
+    assert [h["step"] for h in resumed.history] == [2, 4]
+
+
+def test_training_lowers_the_loss_and_export_makes_a_loadable_card(tmp_path: Path) -> None:
+    if "example-tiny" not in zoo.get_registry().architectures:
+        pytest.skip("the example plugin (tests/example_plugin) is not installed; run scripts/setup.sh")
+    data = tiny(tmp_path, steps=30, lr=0.02, ema=0.0)
+    data["model"] = {"architecture": "example-tiny"}  # random init: far from the target, so it must learn
+    data["validate"]["every"] = 30
+    cfg = from_dict(TrainConfig, data)
+    losses: list[float] = []
+
+    class Record:
+        def on_step(self, state) -> None:
+            losses.append(state.loss)
+
+    parts = build_parts(cfg)
+    x, y = (torch.stack(t) for t in zip(*[parts.dataset[g] for g in range(8)]))
+    loss_fn = zoo.get_registry().loss("weighted-mse").create()
+    with torch.no_grad():
+        before = float(loss_fn(parts.model(x), y))
+    state = train(cfg, callbacks=[Record()], resume=False, parts=parts)
+    with torch.no_grad():
+        after = float(loss_fn(state.model(x), y))
+    assert len(losses) == 30 and after < 0.5 * before
+    weights, card_path = export(cfg, state.model, ema=None, step=state.step, metrics=state.last_validation,
+                                hyperparameters={"scale": 2}, scale=2, command="zoo train x")
+    card = load_card_file(card_path)
+    assert card.weights["sha256"] == sha256_file(weights) and card.metrics["steps"] == 30
+    assert "psnr_y" in card.metrics and card.upstream["command"] == "zoo train x"
+    module = zoo.get_registry().architecture("example-tiny").create(card.hyperparameters)
+    load_into(module, load_safetensors(weights)[0], str(weights))
