@@ -22,8 +22,8 @@ MAX_SCALE = 16.0
 
 def passes_for(model_scale: int, target: float) -> int:
     """How many passes reach at least `target` (at least one: a noise model at scale 1 still runs)."""
-    if not (target > 0) or target > MAX_SCALE:
-        raise ZooError(f"Scale {target:g} is out of range; use a factor in (0, {MAX_SCALE:g}], e.g. 2, 4 or 1.5.")
+    if not 1 <= target <= MAX_SCALE:
+        raise ZooError(f"Scale {target:g} is out of range; use a factor from 1 to {MAX_SCALE:g}, e.g. 2, 4 or 1.5.")
     if model_scale <= 1:
         return 1
     return max(1, math.ceil(math.log(target, model_scale) - 1e-9))
@@ -82,7 +82,7 @@ def resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def target_size(width: int, height: int, scale: float) -> tuple[int, int]:
     """(height, width) of the output for a scale factor, at least 1×1."""
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    return max(1, math.floor(height * scale + 0.5)), max(1, math.floor(width * scale + 0.5))
 
 
 Step = Callable[[Picture, int], Picture]  # (picture, pass index) → the picture after that pass

@@ -20,6 +20,7 @@ from ..architecture import Geometry
 Runner = Callable[[torch.Tensor], torch.Tensor]
 TileReader = Callable[[np.ndarray, np.ndarray], torch.Tensor]  # (rows, cols) → CHW float tile
 DEFAULT_TILE = 256
+MIN_TILE = 8  # smaller tiles are all context and overhead (and 1-pixel ones hit BLAS's matrix-vector path)
 
 
 def pad_edges(x: torch.Tensor, pad: int) -> torch.Tensor:
@@ -81,8 +82,8 @@ class TilePlan:
 
 
 def make_plan(height: int, width: int, geometry: Geometry, tile: int | None) -> TilePlan:
-    """Plan tiles of at most `tile` input pixels per side (default DEFAULT_TILE)."""
-    t = max(1, int(tile or DEFAULT_TILE))
+    """Plan tiles of at most `tile` input pixels per side (default DEFAULT_TILE, at least MIN_TILE)."""
+    t = max(MIN_TILE, int(tile or DEFAULT_TILE))
     rows, cols = axis_spans(height, t), axis_spans(width, t)
     m, ctx = max(1, geometry.size_multiple), geometry.context
     return TilePlan(rows, cols, ctx, (-(rows[0].length + 2 * ctx)) % m, (-(cols[0].length + 2 * ctx)) % m)
@@ -113,9 +114,9 @@ def _run(runner: Runner, batch: torch.Tensor, tta: bool) -> torch.Tensor:
     acc: torch.Tensor | None = None
     for t in TTA_TRANSFORMS:  # flips commute with tiling: per-tile TTA equals whole-image TTA
         y = _invert(runner(_apply(batch, *t).contiguous()), *t)
-        acc = y if acc is None else acc.add_(y)
+        acc = y if acc is None else acc + y  # out of place: runners may return inference tensors
     assert acc is not None
-    return acc.div_(len(TTA_TRANSFORMS))
+    return acc / len(TTA_TRANSFORMS)
 
 
 Box = tuple[int, int, int, int]  # output (top, bottom, left, right)
@@ -184,11 +185,11 @@ def reference(runner: Runner, image: torch.Tensor, geometry: Geometry) -> torch.
 
 def tile_count(height: int, width: int, tile: int | None) -> int:
     """How many tiles (per TTA transform and per channel group) an image is cut into."""
-    t = max(1, int(tile or DEFAULT_TILE))
+    t = max(MIN_TILE, int(tile or DEFAULT_TILE))
     return math.ceil(height / t) * math.ceil(width / t)
 
 
 __all__: Sequence[str] = (
-    "DEFAULT_TILE", "TTA_TRANSFORMS", "Span", "TilePlan", "axis_spans", "iter_tiles", "make_plan", "pad_edges",
+    "DEFAULT_TILE", "MIN_TILE", "TTA_TRANSFORMS", "Span", "TilePlan", "axis_spans", "iter_tiles", "make_plan", "pad_edges",
     "reference", "run_tiled", "run_tta", "tensor_reader", "tile_count",
 )
