@@ -158,6 +158,8 @@ def encoder(pic: Picture, fmt: str, quality: int) -> Callable[[BinaryIO], None]:
     opts: dict[str, object] = {}
     if fmt in ("JPEG", "WEBP"):
         opts["quality"] = quality
+    if fmt == "WEBP" and quality >= 100:
+        opts["lossless"] = True  # --quality 100: exact pixels
     if pic.icc:
         opts["icc_profile"] = pic.icc
     if pic.exif and fmt in ("JPEG", "WEBP", "PNG"):

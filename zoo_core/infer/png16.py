@@ -45,7 +45,7 @@ def write_png16(f: BinaryIO, pixels: np.ndarray, *, icc: bytes | None = None, ga
         _chunk(f, b"iCCP", b"icc\x00\x00" + zlib.compress(icc))
     if gamma:
         _chunk(f, b"gAMA", struct.pack(">I", round(gamma * 100000)))
-    raw = pixels.astype(">u2").reshape(h, w * c * 2).view(np.uint8)
+    raw = np.ascontiguousarray(pixels, dtype=">u2").reshape(h, w * c).view(np.uint8)
     bpp = 2 * c
     sub = raw.copy()  # PNG filter 1 (Sub): each byte minus the byte one pixel to its left, mod 256
     sub[:, bpp:] -= raw[:, :-bpp]
