@@ -7,6 +7,7 @@ import hashlib
 import yaml
 
 import zoo
+from hubserver import hub  # noqa: F401  (a fixture)
 from zoo_core.cli import main
 from zoo_core.weights.push import readme
 
@@ -66,3 +67,27 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert main(["push", "upconv7-noise3", "--repo-id", "o/r"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "HF_HUB_OFFLINE" in err and "--dry-run" in err
+
+
+def test_push_to_a_hub_then_fetch_from_it(hub, monkeypatch, capsys, tmp_path):  # noqa: F811
+    """The real HfApi uploads to the local Hub server; zoo then fetches the pushed files by the cards' tag."""
+    names = ["upconv7-noise1", "upconv7-photo-noise1"]
+    assert main(["push", *names, "--repo-id", "my-org/fork"]) == 1  # no token: refused, in one line
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "HF_TOKEN" in err
+    monkeypatch.setenv("HF_TOKEN", "hf_writer")
+    assert main(["push", *names, "--repo-id", "my-org/fork"]) == 0
+    out = capsys.readouterr().out
+    assert "pushed 3 files" in out and "tagged 'v1'" in out
+    tree = hub.tree("my-org/fork", "v1")
+    assert sorted(tree) == ["README.md", "upconv7-noise1.safetensors", "upconv7-photo-noise1.safetensors"]
+    assert front(tree["README.md"].decode())["license"] == "mit"
+    assert main(["push", *names, "--repo-id", "my-org/fork"]) == 1  # the tag exists: say so, do not move it
+    assert "bump the cards' revision" in capsys.readouterr().err
+    monkeypatch.setenv("ZOO_HUB_REPO", "my-org/fork")
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "fresh"))  # push rebuilt them into the zoo cache: start clean
+    hub.log.clear()
+    for n in names:
+        path = zoo.fetch(n, progress=False)
+        assert hashlib.sha256(open(path, "rb").read()).hexdigest() == zoo.get_card(n).weights["sha256"]
+    assert [r.path for r in hub.log if r.method == "HEAD"][0] == "/my-org/fork/resolve/v1/upconv7-noise1.safetensors"
