@@ -40,7 +40,7 @@ def export_latest(cfg: TrainConfig, *, command: str | None = None) -> tuple[Path
     ckpt = latest_checkpoint(Path(cfg.run_dir))
     if ckpt is None:
         raise ConfigError(f"No checkpoint in '{cfg.run_dir}'. Train first: zoo train CONFIG.yaml.")
-    parts = build_parts(cfg)
+    parts = build_parts(cfg, with_data=False)
     opt = torch.optim.AdamW(parts.model.parameters())
     ema = {k: v.detach().clone() for k, v in parts.model.state_dict().items()} if cfg.optim.ema > 0 else None
     step, _ = load_checkpoint(ckpt, model=parts.model, ema=ema, optimizer=opt)

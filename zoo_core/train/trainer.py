@@ -81,13 +81,13 @@ class Parts:
 
     model: nn.Module
     geometry: Geometry
-    dataset: PatchDataset
+    dataset: PatchDataset | None
     loss: Any
     val_pairs: list[ValPair]
 
 
-def build_parts(cfg: TrainConfig) -> Parts:
-    """Model, dataset, loss and validation pairs, all from the registry by name."""
+def build_parts(cfg: TrainConfig, *, with_data: bool = True) -> Parts:
+    """Model, dataset (unless with_data=False), loss and validation pairs, all from the registry by name."""
     reg = get_registry()
     arch = reg.architecture(cfg.model.architecture)
     hp = arch.resolve_hyperparameters(cfg.model.hyperparameters)
@@ -100,11 +100,12 @@ def build_parts(cfg: TrainConfig) -> Parts:
         loss = loss_spec.create(**cfg.loss.options)
     except TypeError as exc:
         raise ConfigError(f"Bad options for degradation '{deg_spec.name}' or loss '{loss_spec.name}': {exc}.") from None
-    d = cfg.data
-    images = load_images(image_files(d.dirs, d.exclude)) + synthetic_images(
-        d.synthetic.count, size=d.synthetic.size, seed=d.synthetic.seed)
-    dataset = PatchDataset(images, patch_size=d.patch_size, max_patch_per_img=d.max_patch_per_img,
-                           degradation=degradation, geometry=geometry, seed=cfg.optim.seed, augment=d.augment)
+    d, dataset = cfg.data, None
+    if with_data:
+        images = load_images(image_files(d.dirs, d.exclude))
+        images += synthetic_images(d.synthetic.count, size=d.synthetic.size, seed=d.synthetic.seed)
+        dataset = PatchDataset(images, patch_size=d.patch_size, max_patch_per_img=d.max_patch_per_img,
+                               degradation=degradation, geometry=geometry, seed=cfg.optim.seed, augment=d.augment)
     v = cfg.validate
     val = validation_images(v.files, v.synthetic.count, v.synthetic.size, v.synthetic.seed)
     pairs = make_pairs(val, degradation=degradation, scale=geometry.scale, max_side=v.max_side)
@@ -139,6 +140,8 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = Tru
         torch.set_num_threads(o.threads)
     rank, world = _dist_env()
     parts = parts or build_parts(cfg)
+    if parts.dataset is None:
+        raise ConfigError("train() needs parts built with data (build_parts(cfg, with_data=True)).")
     model, device = parts.model, torch.device(o.device)
     fmt = torch.channels_last if o.channels_last else torch.contiguous_format
     model.to(device, memory_format=fmt).train()
