@@ -4,7 +4,7 @@ ESPCN_7 on the seed's 96→192 patches and DRRN-lite on the 48→96 patches its 
 and bf16 autocast, contiguous and channels_last; every figure is printed as a ratio to ESPCN_7 fp32
 measured in the same process. The seed reports 50 samples (96→192) per 2.8 s on a K80 GPU.
 
-    .venv/bin/python benchmarks/train_speed.py [--threads N] [--reps R]
+    .venv/bin/python benchmarks/train_speed.py [--threads N] [--reps R] [--precisions fp32 bf16] [--layouts ...]
 """
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
+    ap.add_argument("--layouts", nargs="+", default=["contiguous", "channels_last"], choices=["contiguous", "channels_last"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cases = [("espcn7", 96, 4), ("drrn-lite", 48, 16)]
@@ -54,8 +56,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} thread(s), {args.reps} timed steps per case")
     print(f"{'model':<10} {'patch':<8} {'batch':>5} {'precision':<9} {'layout':<13} {'samples/s':>9} {'vs ref':>7}")
     for arch_id, side, batch in cases:
-        for bf16 in (False, True):
-            for cl in (False, True):
+        for bf16 in [p == "bf16" for p in args.precisions]:
+            for cl in [lay == "channels_last" for lay in args.layouts]:
                 rate = samples_per_s(arch_id, side, batch, bf16=bf16, channels_last=cl, reps=args.reps)
                 ref = ref or rate
                 print(f"{arch_id:<10} {f'{side}->{side * 2}':<8} {batch:>5} {'bf16' if bf16 else 'fp32':<9} "

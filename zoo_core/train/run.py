@@ -29,6 +29,8 @@ def run(cfg: TrainConfig, *, resume: bool = True, command: str | None = None) ->
     state = train(cfg, callbacks=callbacks, resume=resume)
     if state.rank != 0 or not cfg.export.weights:
         return None, None
+    if not state.last_validation and cfg.validate.every > 0:  # nothing left to train: validate the checkpoint
+        return export_latest(cfg, command=command)
     hp, scale = _hp_and_scale(cfg)
     assert state.model is not None
     return export(cfg, state.model, ema=state.ema, step=state.step, metrics=state.last_validation,

@@ -142,7 +142,10 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = Tru
     parts = parts or build_parts(cfg)
     if parts.dataset is None:
         raise ConfigError("train() needs parts built with data (build_parts(cfg, with_data=True)).")
-    model, device = parts.model, torch.device(o.device)
+    device = torch.device(f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if o.device == "cuda" and world > 1 else o.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    model = parts.model
     fmt = torch.channels_last if o.channels_last else torch.contiguous_format
     model.to(device, memory_format=fmt).train()
     checkpointing = o.checkpointing and hasattr(model, "forward_checkpoint")
@@ -199,6 +202,7 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = Tru
         _call(callbacks, "on_end", state)
     if world > 1:
         dist.barrier()
+        dist.destroy_process_group()
     if checkpointing:
         del model.forward  # back to the class's forward
     state.ema, state.model = ema, model
