@@ -28,6 +28,7 @@ IMAGES = REPO.parent / "shared" / "images" / "waifu2x"
 REAL = ("miku_bg.png", "miku_small.png", "miku_128.png")
 SYNTHETIC = range(1_000_000, 1_000_006)
 BORDER = 4
+TRAINED = ("espcn7", "drrn-lite")  # the cards this script may write
 
 
 def heldout_folders(root: Path) -> dict[str, Path]:
@@ -42,10 +43,35 @@ def heldout_folders(root: Path) -> dict[str, Path]:
     return {"real": real, "synthetic": syn}
 
 
-def write_metrics(card_path: Path, metrics: dict[str, float]) -> None:
-    """Merge `metrics` into a card's metrics, validating before the atomic write."""
+COMMAND = ".venv/bin/python benchmarks/eval_trained.py --write-cards"
+PROTOCOL = ("HR shrunk 2x by PIL bicubic (antialiased, 8-bit); PSNR on Y (BT.601, 16-235) of 8-bit outputs, "
+            f"{BORDER} px border excluded; mean over images")
+DATASETS = {"real": "held-out miku_bg, miku_small, miku_128 (../shared/images/waifu2x)",
+            "synthetic": f"{len(SYNTHETIC)} held-out synthetic images (seeds {SYNTHETIC[0]}..{SYNTHETIC[-1]}, 256px)"}
+
+
+def metric(label: str, report: dict) -> dict:
+    """One card metric in the cards' shape: name, value, bicubic, lanczos, dataset, per_image…."""
+    m = report["mean"]
+    return {
+        "name": f"PSNR-Y 2x (dB), {label} held-out",
+        "value": round(m["model"]["psnr_y"], 3),
+        "bicubic": round(m["bicubic"]["psnr_y"], 3),
+        "lanczos": round(m["lanczos"]["psnr_y"], 3),
+        "gain_db": round(report["gain_psnr_y_vs_bicubic"], 3),
+        "ssim_y": round(m["model"]["ssim_y"], 4),
+        "dataset": DATASETS[label],
+        "per_image": {r["image"]: {k: round(r["results"][k]["psnr_y"], 3) for k in ("model", "bicubic", "lanczos")}
+                      for r in report["images"]},
+        "protocol": PROTOCOL,
+        "command": COMMAND,
+    }
+
+
+def write_metrics(card_path: Path, metrics: dict) -> None:
+    """Put `metrics` first in the card's metrics, validating before the atomic write."""
     data = yaml.safe_load(card_path.read_text(encoding="utf-8"))
-    data["metrics"] = {**data.get("metrics", {}), **metrics}
+    data["metrics"] = {**metrics, **{k: v for k, v in (data.get("metrics") or {}).items() if k not in metrics}}
     parse_card(data, str(card_path))
     atomic_write_bytes(card_path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).encode())
 
@@ -60,21 +86,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folders = heldout_folders(Path(tmp))
         for model in args.models:
-            metrics: dict[str, float] = {}
+            metrics = {}
             for label, folder in folders.items():
                 report = evaluate_folder(model, folder, border=BORDER, threads=args.threads)
                 print(format_table(report), "\n", flush=True)
-                m = report["mean"]
-                metrics[f"heldout_{label}_psnr_y"] = round(m["model"]["psnr_y"], 2)
-                metrics[f"heldout_{label}_bicubic_psnr_y"] = round(m["bicubic"]["psnr_y"], 2)
-                metrics[f"heldout_{label}_gain_db"] = round(report["gain_psnr_y_vs_bicubic"], 2)
-                metrics[f"heldout_{label}_ssim_y"] = round(m["model"]["ssim_y"], 4)
-                for row in report["images"] if label == "real" else []:
-                    r = row["results"]
-                    metrics[f"gain_db/{row['image']}"] = round(r["model"]["psnr_y"] - r["bicubic"]["psnr_y"], 2)
-            print(model, metrics, flush=True)
+                metrics[f"psnr_y_2x_heldout_{label}"] = metric(label, report)
+            print(model, {k: (v["value"], v["bicubic"], v["gain_db"]) for k, v in metrics.items()}, flush=True)
             card = REPO / "model_cards" / f"{model}.yaml"
-            if args.write_cards and card.is_file():
+            if args.write_cards and model in TRAINED and card.is_file():  # never touch other people's cards
                 write_metrics(card, metrics)
                 print(f"wrote {card}")
 

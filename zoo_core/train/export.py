@@ -32,6 +32,22 @@ def recipe(cfg: TrainConfig) -> str:
     )
 
 
+def _validation_metric(cfg: TrainConfig, step: int, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The trainer's last validation, in the cards' metric shape (name, value, bicubic, …)."""
+    v = cfg.validate
+    names = [Path(f).name for f in v.files] + ([f"{v.synthetic.count} synthetic (seeds {v.synthetic.seed}..)"]
+                                               if v.synthetic.count else [])
+    return {
+        "name": f"PSNR-Y {cfg.model.architecture} validation (dB)",
+        "value": round(float(metrics.get("psnr_y", float("nan"))), 3),
+        "bicubic": round(float(metrics.get("bicubic_psnr_y", float("nan"))), 3),
+        "dataset": f"held-out validation: {', '.join(names)} (centre crops <= {v.max_side}px)",
+        "step": step,
+        "per_image_gain_db": {k.split("/", 1)[1]: round(float(x), 3) for k, x in metrics.items() if k.startswith("gain_db/")},
+        "protocol": "LR by the training degradation; PSNR on Y (BT.601, 16-235) of 8-bit outputs, scale-px border excluded",
+    }
+
+
 def export(cfg: TrainConfig, model: nn.Module, *, ema: dict[str, torch.Tensor] | None, step: int,
            metrics: dict[str, Any], hyperparameters: dict[str, Any], scale: int,
            command: str | None = None) -> tuple[Path, Path | None]:
@@ -60,7 +76,7 @@ def export(cfg: TrainConfig, model: nn.Module, *, ema: dict[str, torch.Tensor] |
         },
         "license": e.license,
         "description": e.description or f"{cfg.model.architecture} trained with 'zoo train'.",
-        "metrics": {"steps": step, **{k: round(float(v), 3) for k, v in metrics.items()}},
+        "metrics": {"psnr_y_2x_validation": _validation_metric(cfg, step, metrics)} if metrics else {},
         "tags": ["trained-by-zoo"],
     }
     parse_card(card, e.card)  # refuse to write a card zoo could not load
