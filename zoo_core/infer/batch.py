@@ -91,17 +91,23 @@ def _bars(total: int, quiet: bool) -> tuple[object, Callable[[int], object]]:
 
 
 def _fail(summary: Summary, message: str) -> None:
+    summary.failed.append(message)
+    say(f"zoo: error: {message}", sys.stderr)
+
+
+def say(line: str, stream: TextIO) -> None:
+    """One whole line in one write, flushed: processes sharing a pipe (torchrun) never interleave
+    mid-line, and a rank killed by its launcher loses nothing; progress bars are cleared around it."""
     from tqdm import tqdm
 
-    summary.failed.append(message)
-    tqdm.write(f"zoo: error: {message}", file=sys.stderr)
+    with tqdm.external_write_mode(file=stream):
+        stream.write(line + "\n")
+        stream.flush()
 
 
 def run_jobs(jobs: list[Job], first: Upscaler, rest: Upscaler, opts: Options, *, inputs: set[Path],
              quiet: bool = False, out: TextIO | None = None) -> Summary:
     """Process every job; KeyboardInterrupt stops between writes (outputs are complete or absent)."""
-    from tqdm import tqdm
-
     out = out or sys.stdout
     summary = Summary()
     files, new_tile_bar = _bars(len(jobs), quiet)
@@ -124,7 +130,7 @@ def run_jobs(jobs: list[Job], first: Upscaler, rest: Upscaler, opts: Options, *,
                 process(job, first, rest, opts, on_total=on_total, on_tile=on_tile)
                 summary.done += 1
                 if not quiet:
-                    tqdm.write(f"{job.src} -> {job.dst}", file=out)
+                    say(f"{job.src} -> {job.dst}", out)
             except ZooError as err:
                 _fail(summary, str(err))
             except MemoryError:
