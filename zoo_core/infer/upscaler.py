@@ -33,9 +33,12 @@ def default_batch(device: str) -> int:
 
 def quantize(x: torch.Tensor, dtype: type) -> np.ndarray:
     """CHW float → HxWxC integers, rounded as floor(clamp(x,0,1)·max + 0.5) like the original."""
-    peak = 65535.0 if dtype == np.uint16 else 255.0
-    q = torch.floor(x.clamp(0, 1).mul(peak).add_(0.5))
-    return q.permute(1, 2, 0).numpy().astype(dtype)
+    peak = np.float32(65535.0 if dtype == np.uint16 else 255.0)
+    # numpy, single-threaded on purpose: torch's OpenMP on tile-sized element-wise work costs more than
+    # it saves, a lot more on a busy machine (benchmarks/README.md, "Inference speed"). Truncation is
+    # floor here because the clipped values are >= 0.
+    a = np.clip(x.numpy().transpose(1, 2, 0), 0, 1) * peak + np.float32(0.5)
+    return a.astype(dtype)
 
 
 @dataclass
@@ -74,7 +77,7 @@ class Upscaler:
         grey = src.shape[2] == 1
 
         def read(rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
-            t = torch.from_numpy(src[np.ix_(rows, cols)].astype(np.float32)).permute(2, 0, 1).div_(peak)
+            t = torch.from_numpy(src[np.ix_(rows, cols)].astype(np.float32) / np.float32(peak)).permute(2, 0, 1)
             return t.expand(3, -1, -1) if grey else t
 
         for (t, b, l, r), part in iter_tiles(self.runner, read, src.shape[:2], self.geometry, tile=tile,
