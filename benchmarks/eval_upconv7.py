@@ -1,10 +1,11 @@
 """PSNR-Y at 2× of every upconv7 card against bicubic and Lanczos, on the shared waifu2x images.
 
 Protocol: HR = each clean image in ../shared/images/waifu2x (alpha composited on white, cropped to even
-sides); LR = HR shrunk 2× by PIL bicubic (antialiased), saved as 8 bits; the model / bicubic / Lanczos
-upscale LR back to HR size; PSNR on Y (ITU-R BT.601, 16–235) of the 8-bit outputs, 4 px border
-excluded; the figure is the mean over images. Noise cards are also measured with the LR re-encoded as
-JPEG at quality 100 − 10·noise_level (the seed's convention), baselines on the same JPEG input.
+sides), written as PNGs to a temporary folder; then `zoo eval CARD FOLDER --border 4 --json` (LR = HR
+shrunk 2× by PIL bicubic, 8 bits; PSNR on Y, ITU-R BT.601 16–235, of the 8-bit outputs, 4 px border
+excluded; mean over images). Noise cards are also measured with the LR re-encoded as JPEG at quality
+100 − 10·noise_level (the seed's convention; zoo eval has no such option, so this script does it with
+the same formulas), baselines on the same JPEG input.
 
     .venv/bin/python benchmarks/eval_upconv7.py                  # print the table
     .venv/bin/python benchmarks/eval_upconv7.py --write-cards    # also store the figures in the cards
@@ -13,8 +14,12 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import math
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +90,18 @@ def evaluate(name: str, images: dict[str, Image.Image], quality: int | None) -> 
     return entry
 
 
+def zoo_eval(name: str, folder: Path) -> dict:
+    """The clean-input metric, measured by `zoo eval` itself."""
+    cmd = [sys.executable, "-m", "zoo", "eval", name, str(folder), "--border", str(BORDER), "--json", "--threads", "1"]
+    report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    mean = {m: round(report["mean"][m]["psnr_y"], 3) for m in ("model", "bicubic", "lanczos")}
+    per = {r["image"]: {m: round(r["results"][m]["psnr_y"], 3) for m in ("model", "bicubic", "lanczos")}
+           for r in report["images"]}
+    return {"name": "PSNR-Y 2x (dB)", "value": mean["model"], "bicubic": mean["bicubic"], "lanczos": mean["lanczos"],
+            "dataset": f"waifu2x images ({len(per)})", "per_image": per, "protocol": PROTOCOL,
+            "command": COMMAND, "measured_by": f"zoo eval {name} HR_FOLDER --border {BORDER} --json"}
+
+
 def write_card(name: str, metrics: dict) -> None:
     """Replace the card's metrics, keeping everything else as written by scripts/make_upconv7_cards.py."""
     path = REPO / "model_cards" / f"{name}.yaml"
@@ -104,9 +121,12 @@ def main() -> int:
         print(f"error: {IMAGES} lacks {', '.join(missing)}; this benchmark needs ../shared.", file=sys.stderr)
         return 1
     images = {f: load_hr(IMAGES / f) for f in HR_FILES}
+    folder = Path(tempfile.mkdtemp(prefix="zoo-eval-hr-"))
+    for f, img in images.items():
+        img.save(folder / f"{Path(f).stem}.png")
     print(f"{'model':<24} {'input':<8} {'model':>7} {'bicubic':>8} {'lanczos':>8}  (PSNR-Y dB, mean of {len(images)})")
     for card in zoo.list_models(args.only):
-        metrics = {"psnr_y_2x": evaluate(card.name, images, None)}
+        metrics = {"psnr_y_2x": zoo_eval(card.name, folder)}
         if card.noise_level >= 0:
             metrics["psnr_y_2x_jpeg"] = evaluate(card.name, images, 100 - 10 * card.noise_level)
         for key, m in metrics.items():
@@ -114,6 +134,7 @@ def main() -> int:
             print(f"{card.name:<24} {label:<8} {m['value']:>7.2f} {m['bicubic']:>8.2f} {m['lanczos']:>8.2f}", flush=True)
         if args.write_cards:
             write_card(card.name, metrics)
+    shutil.rmtree(folder)
     return 0
 
 

@@ -1,13 +1,14 @@
 """`zoo convert`: foreign weights → deterministic safetensors with provenance metadata."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import WeightsError
 from ..registry import get_registry
-from .safetensors_io import load_into, save_safetensors, serialize, sha256_file
+from .safetensors_io import atomic_write_bytes, load_into, save_safetensors, serialize, sha256_file
 
 
 def convert_to_bytes(
@@ -41,9 +42,6 @@ def convert_file(
     arch_id: str, fmt: str, paths: Sequence[Path], out: Path, hyperparameters: Mapping[str, Any] | None = None
 ) -> str:
     """Convert and write `out` atomically; returns its sha256."""
-    from .safetensors_io import atomic_write_bytes
-    import hashlib
-
     data = convert_to_bytes(arch_id, fmt, paths, hyperparameters)
     atomic_write_bytes(Path(out), data)
     return hashlib.sha256(data).hexdigest()
