@@ -54,7 +54,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.config import load_config
 
     cfg = load_config(args.config, _overrides(args))
-    command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
+    # The card records how to reproduce the weights: the training command, not the export step.
+    argv = [a for a in sys.argv[1:] if a != "--export-only"]
+    command = "zoo " + " ".join(shlex.quote(a) for a in argv) if argv else None
     if args.export_only:
         weights, card = export_latest(cfg, command=command)
     else:
