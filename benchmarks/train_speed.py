@@ -1,10 +1,11 @@
 """Training throughput (samples/s, forward + backward + AdamW step) for ESPCN_7 and DRRN-lite.
 
 ESPCN_7 on the seed's 96→192 patches and DRRN-lite on the 48→96 patches its config uses, in fp32
-and bf16 autocast, contiguous and channels_last; every figure is printed as a ratio to ESPCN_7 fp32
-measured in the same process. The seed reports 50 samples (96→192) per 2.8 s on a K80 GPU.
+and bf16 autocast, contiguous and channels_last; every figure is printed as a ratio to the first case
+(ESPCN_7 fp32 contiguous by default) measured in the same process. The seed reports 50
+samples (96→192) per 2.8 s on a K80 GPU.
 
-    .venv/bin/python benchmarks/train_speed.py [--threads N] [--reps R] [--precisions fp32 bf16] [--layouts ...]
+    .venv/bin/python benchmarks/train_speed.py [--threads N] [--reps R] [--models ...] [--precisions ...] [--layouts ...]
 """
 from __future__ import annotations
 
@@ -47,11 +48,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--models", nargs="+", default=["espcn7", "drrn-lite"], choices=["espcn7", "drrn-lite"])
     ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
     ap.add_argument("--layouts", nargs="+", default=["contiguous", "channels_last"], choices=["contiguous", "channels_last"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cases = [("espcn7", 96, 4), ("drrn-lite", 48, 16)]
+    cases = [c for c in [("espcn7", 96, 4), ("drrn-lite", 48, 16)] if c[0] in args.models]
     ref = None
     print(f"torch {torch.__version__}, {args.threads} thread(s), {args.reps} timed steps per case")
     print(f"{'model':<10} {'patch':<8} {'batch':>5} {'precision':<9} {'layout':<13} {'samples/s':>9} {'vs ref':>7}")
