@@ -153,3 +153,26 @@ def test_training_lowers_the_loss_and_export_makes_a_loadable_card(tmp_path: Pat
     assert card.upstream["command"] == "zoo train x" and "30 steps" in card.upstream["description"]
     module = zoo.get_registry().architecture("example-tiny").create(card.hyperparameters)
     load_into(module, load_safetensors(weights)[0], str(weights))
+
+
+def test_dataloader_workers_give_the_same_batches() -> None:
+    from torch.utils.data import DataLoader
+
+    geo = zoo.get_registry().architecture("drrn-lite").geometry()
+    ds = PatchDataset(synthetic_images(2, size=64), patch_size=32, max_patch_per_img=4,
+                      degradation=zoo.get_registry().degradation("waifu2x").create(noise_level=1), geometry=geo, seed=2)
+    batches = []
+    for workers in (0, 1):
+        sampler = StepBatchSampler(start_step=1, steps=3, batch_size=3)
+        batches.append([x for x, _ in DataLoader(ds, batch_sampler=sampler, num_workers=workers)])
+    assert len(batches[0]) == 2 and all(torch.equal(a, b) for a, b in zip(*batches))
+
+
+def test_gradient_checkpointing_matches_and_bf16_trains(tmp_path: Path) -> None:
+    plain = train(from_dict(TrainConfig, tiny(tmp_path / "a", steps=2)), resume=False)
+    ckpt = train(from_dict(TrainConfig, tiny(tmp_path / "b", steps=2, checkpointing=True)), resume=False)
+    for k, v in plain.model.state_dict().items():
+        assert torch.allclose(v, ckpt.model.state_dict()[k], atol=1e-6), k
+    assert "forward" not in vars(ckpt.model)  # the instance override is removed after training
+    bf16 = train(from_dict(TrainConfig, tiny(tmp_path / "c", steps=2, bf16=True)), resume=False)
+    assert bf16.step == 2 and torch.isfinite(torch.tensor(bf16.loss))
