@@ -28,6 +28,3 @@ def test_two_cpu_processes_share_a_folder_and_agree_on_failure(tmp_path: Path) -
     assert sorted(p.name for p in out.iterdir()) == [f"{i}.png" for i in range(5)]
     assert r.stderr.count("9-bad.png: not an image file") == 1
     assert r.stderr.count("zoo: 1 of 6 file(s) failed") == 1  # rank 0 reports the total once
-    (src / "9-bad.png").unlink()
-    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=240, env=env)
-    assert r.returncode == 0, r.stderr

@@ -225,3 +225,21 @@ def test_real_sigint_in_a_subprocess_leaves_complete_or_absent_outputs(tmp_path)
                        env={**os.environ, "OMP_NUM_THREADS": "2"})
     assert r.returncode == 0, r.stderr
     assert len(list(out.glob("*.png"))) == 12
+
+
+def test_progress_bars_only_on_a_terminal_and_not_with_quiet(monkeypatch):
+    import io
+    import sys
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Tty())
+    files, new_tile_bar = batch._bars(3, quiet=False)
+    assert not files.disable and not new_tile_bar(5).disable
+    files.close()
+    assert "images" in sys.stderr.getvalue()
+    assert batch._bars(3, quiet=True)[0].disable
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a pipe or a file: no bar
+    assert batch._bars(3, quiet=False)[0].disable

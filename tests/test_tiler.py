@@ -39,7 +39,7 @@ def test_tiled_equals_whole_bit_for_bit_with_reference_convolutions(arch_id):
             whole = reference(run, img, geo)
             assert whole.shape == (3, h * geo.scale, w * geo.scale)
             for tile in TILES:
-                for batch in (1, 3) if tile == 8 else (2,):
+                for batch in (3,) if tile == 8 else (1,):
                     out = run_tiled(run, img, geo, tile=tile, batch=batch)
                     assert torch.equal(out, whole), (arch_id, h, w, tile, batch)
 
