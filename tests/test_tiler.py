@@ -45,6 +45,17 @@ def test_tiled_equals_whole_bit_for_bit_with_reference_convolutions(arch_id):
 
 
 @pytest.mark.parametrize("arch_id", sorted(zoo.get_registry().architectures))
+def test_extreme_aspect_ratios(arch_id):
+    """1×130 and 130×2: one tile row, many tile columns (and the transpose), still exact."""
+    module, geo = random_model(arch_id)
+    run = runner_of(module)
+    with torch.backends.mkldnn.flags(enabled=False):
+        for h, w in ((1, 130), (130, 2)):
+            img = torch.rand(3, h, w, generator=torch.Generator().manual_seed(h))
+            assert torch.equal(run_tiled(run, img, geo, tile=64, batch=2), reference(run, img, geo))
+
+
+@pytest.mark.parametrize("arch_id", sorted(zoo.get_registry().architectures))
 def test_tiled_close_to_whole_with_onednn(arch_id):
     """oneDNN picks kernels by tensor shape, so other tile sizes may differ in the last bits only."""
     module, geo = random_model(arch_id)
