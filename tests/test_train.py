@@ -176,3 +176,21 @@ def test_gradient_checkpointing_matches_and_bf16_trains(tmp_path: Path) -> None:
     assert "forward" not in vars(ckpt.model)  # the instance override is removed after training
     bf16 = train(from_dict(TrainConfig, tiny(tmp_path / "c", steps=2, bf16=True)), resume=False)
     assert bf16.step == 2 and torch.isfinite(torch.tensor(bf16.loss))
+
+
+def test_sigterm_checkpoints_then_stops_and_resume_finishes(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    class KillAtStep3:
+        def on_step(self, state) -> None:
+            if state.step == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    cfg = from_dict(TrainConfig, tiny(tmp_path, steps=6))
+    state = train(cfg, callbacks=[KillAtStep3()], resume=False)
+    assert state.stopped and state.step == 3
+    assert latest_checkpoint(tmp_path / "run").name == "ckpt-00000003.safetensors"
+    before = signal.getsignal(signal.SIGTERM)
+    assert train(cfg).step == 6
+    assert signal.getsignal(signal.SIGTERM) is before  # the trainer restores the previous handler

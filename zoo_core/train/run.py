@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -27,6 +28,10 @@ def run(cfg: TrainConfig, *, resume: bool = True, command: str | None = None) ->
     callbacks = [ProgressCallback(total=cfg.optim.steps, every=cfg.log_every),
                  JsonlLogCallback(Path(cfg.run_dir) / "log.jsonl", every=cfg.log_every)]
     state = train(cfg, callbacks=callbacks, resume=resume)
+    if state.stopped:
+        print(f"zoo: stopped at step {state.step}; checkpoint saved in {cfg.run_dir}. "
+              "Run the same command to resume.", file=sys.stderr)
+        return None, None
     if state.rank != 0 or not cfg.export.weights:
         return None, None
     if not state.last_validation and cfg.validate.every > 0:  # nothing left to train: validate the checkpoint

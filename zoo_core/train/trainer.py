@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
     ema: dict[str, torch.Tensor] | None = None
     model: nn.Module | None = None
+    stopped: bool = False  # SIGTERM/SIGINT: a checkpoint was written and the loop left early
 
 
 class Callback(Protocol):
@@ -65,6 +68,23 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
         return o.lr * (step + 1) / o.warmup_steps
     t = (step - o.warmup_steps) / max(1, o.steps - o.warmup_steps)
     return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+class _StopRequest:
+    """SIGTERM/SIGINT set a flag instead of killing the run, so the loop can checkpoint first."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+    def restore(self) -> None:
+        for s, old in self._old.items():
+            signal.signal(s, old)
 
 
 def _dist_env() -> tuple[int, int]:
@@ -165,39 +185,48 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = Tru
                         persistent_workers=False, prefetch_factor=4 if cfg.data.workers else None)
     lead = rank == 0
     t0, seen = time.perf_counter(), 0
-    for x, y in loader:
-        x, y = x.to(device, memory_format=fmt), y.to(device)
-        state.lr = lr_at(state.step, cfg)
-        for g in opt.param_groups:
-            g["lr"] = state.lr
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=o.bf16):
-            pred = net(x)
-        pred = pred.float()
-        loss = parts.loss(pred, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if o.clip_grad > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad)
-        opt.step()
-        if ema is not None:
-            _ema_update(ema, model, o.ema)
-        state.step += 1
-        seen += x.shape[0] * world
-        state.loss, state.psnr = float(loss.detach()), psnr(pred.detach(), y)
-        state.samples_per_s = seen / max(1e-9, time.perf_counter() - t0)
-        if not lead:
-            continue
-        _call(callbacks, "on_step", state)
-        last = state.step == o.steps
-        if cfg.validate.every > 0 and parts.val_pairs and (state.step % cfg.validate.every == 0 or last):
-            state.last_validation = _validate_with(parts, ema)
-            state.history.append({"step": state.step, **state.last_validation})
-            _call(callbacks, "on_validate", state, state.last_validation)
-        if cfg.checkpoint_every > 0 and (state.step % cfg.checkpoint_every == 0 or last):
-            path = checkpoint_path(run_dir, state.step)
-            save_checkpoint(path, step=state.step, model=model, ema=ema, optimizer=opt,
-                            extra={"history": state.history, "config": to_dict(cfg)})
-            _call(callbacks, "on_checkpoint", state, path)
+    main_thread = threading.current_thread() is threading.main_thread()
+    stop = _StopRequest() if world == 1 and main_thread else None  # DDP ranks would need to agree first
+    try:
+        for x, y in loader:
+            x, y = x.to(device, memory_format=fmt), y.to(device)
+            state.lr = lr_at(state.step, cfg)
+            for g in opt.param_groups:
+                g["lr"] = state.lr
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=o.bf16):
+                pred = net(x)
+            pred = pred.float()
+            loss = parts.loss(pred, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if o.clip_grad > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad)
+            opt.step()
+            if ema is not None:
+                _ema_update(ema, model, o.ema)
+            state.step += 1
+            seen += x.shape[0] * world
+            state.loss, state.psnr = float(loss.detach()), psnr(pred.detach(), y)
+            state.samples_per_s = seen / max(1e-9, time.perf_counter() - t0)
+            if not lead:
+                continue
+            _call(callbacks, "on_step", state)
+            last = state.step == o.steps
+            if cfg.validate.every > 0 and parts.val_pairs and (state.step % cfg.validate.every == 0 or last):
+                state.last_validation = _validate_with(parts, ema)
+                state.history.append({"step": state.step, **state.last_validation})
+                _call(callbacks, "on_validate", state, state.last_validation)
+            state.stopped = stop is not None and stop.requested and not last
+            if state.stopped or cfg.checkpoint_every > 0 and (state.step % cfg.checkpoint_every == 0 or last):
+                path = checkpoint_path(run_dir, state.step)
+                save_checkpoint(path, step=state.step, model=model, ema=ema, optimizer=opt,
+                                extra={"history": state.history, "config": to_dict(cfg)})
+                _call(callbacks, "on_checkpoint", state, path)
+            if state.stopped:
+                break
+    finally:
+        if stop is not None:
+            stop.restore()
     if lead:
         _call(callbacks, "on_end", state)
     if world > 1:
