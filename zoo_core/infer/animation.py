@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from PIL import Image, ImageSequence
+from PIL import ImageSequence
 
 from ..errors import ImageError
 from .imageio import atomic_write, opened

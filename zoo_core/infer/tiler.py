@@ -138,7 +138,7 @@ def iter_tiles(
             read(plan.indices(r, plan.extra_h, h), plan.indices(c, plan.extra_w, w)) for r, c in chunk
         ])
         result = _run(runner, inputs, tta)
-        for (r, c), y in zip(chunk, result):
+        for (r, c), y in zip(chunk, result, strict=True):  # a runner must answer every tile
             dy, dx = (r.own_from - r.start) * s, (c.own_from - c.start) * s
             part = y[:, crop + dy:crop + (r.own_to - r.start) * s, crop + dx:crop + (c.own_to - c.start) * s]
             yield (r.own_from * s, r.own_to * s, c.own_from * s, c.own_to * s), part
