@@ -152,6 +152,52 @@ def _validate_with(parts: Parts, ema: dict[str, torch.Tensor] | None) -> dict[st
         parts.model.load_state_dict(saved)
 
 
+def _device(name: str, world: int) -> torch.device:
+    """The configured device; under torchrun on GPUs, this rank's own GPU."""
+    device = torch.device(f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if name == "cuda" and world > 1 else name)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device
+
+
+def _step(net: nn.Module, model: nn.Module, opt: torch.optim.Optimizer, ema: dict[str, torch.Tensor] | None,
+          loss_fn: Any, x: torch.Tensor, y: torch.Tensor, *, lr: float, cfg: TrainConfig) -> tuple[float, torch.Tensor]:
+    """One optimisation step; returns the loss and the (detached) prediction."""
+    o = cfg.optim
+    for g in opt.param_groups:
+        g["lr"] = lr
+    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=o.bf16):
+        pred = net(x)
+    pred = pred.float()
+    loss = loss_fn(pred, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if o.clip_grad > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad)
+    opt.step()
+    if ema is not None:
+        _ema_update(ema, model, o.ema)
+    return float(loss.detach()), pred.detach()
+
+
+def _after_step(state: TrainState, parts: Parts, model: nn.Module, opt: torch.optim.Optimizer,
+                ema: dict[str, torch.Tensor] | None, callbacks: Sequence[Any], stop: _StopRequest | None) -> None:
+    """Rank 0: callbacks, validation every N steps and checkpoints (also when a stop was requested)."""
+    cfg = state.cfg
+    _call(callbacks, "on_step", state)
+    last = state.step == cfg.optim.steps
+    state.stopped = stop is not None and stop.requested and not last
+    if cfg.validate.every > 0 and parts.val_pairs and (state.step % cfg.validate.every == 0 or last):
+        state.last_validation = _validate_with(parts, ema)
+        state.history.append({"step": state.step, **state.last_validation})
+        _call(callbacks, "on_validate", state, state.last_validation)
+    if state.stopped or cfg.checkpoint_every > 0 and (state.step % cfg.checkpoint_every == 0 or last):
+        path = checkpoint_path(Path(cfg.run_dir), state.step)
+        save_checkpoint(path, step=state.step, model=model, ema=ema, optimizer=opt,
+                        extra={"history": state.history, "config": to_dict(cfg)})
+        _call(callbacks, "on_checkpoint", state, path)
+
+
 def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = True,
           parts: Parts | None = None) -> TrainState:
     """Train until cfg.optim.steps; resumes from the newest checkpoint in cfg.run_dir when asked."""
@@ -162,10 +208,7 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = Tru
     parts = parts or build_parts(cfg)
     if parts.dataset is None:
         raise ConfigError("train() needs parts built with data (build_parts(cfg, with_data=True)).")
-    device = torch.device(f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if o.device == "cuda" and world > 1 else o.device)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    model = parts.model
+    device, model = _device(o.device, world), parts.model
     fmt = torch.channels_last if o.channels_last else torch.contiguous_format
     model.to(device, memory_format=fmt).train()
     checkpointing = o.checkpointing and hasattr(model, "forward_checkpoint")
@@ -174,8 +217,7 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = Tru
     opt = torch.optim.AdamW(model.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()} if o.ema > 0 else None
     state = TrainState(cfg=cfg, rank=rank, world=world)
-    run_dir = Path(cfg.run_dir)
-    ckpt = latest_checkpoint(run_dir) if resume else None
+    ckpt = latest_checkpoint(Path(cfg.run_dir)) if resume else None
     if ckpt is not None:
         state.step, extra = load_checkpoint(ckpt, model=model, ema=ema, optimizer=opt)
         state.history = extra.get("history", [])
@@ -189,39 +231,14 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = Tru
     stop = _StopRequest() if world == 1 and main_thread else None  # DDP ranks would need to agree first
     try:
         for x, y in loader:
-            x, y = x.to(device, memory_format=fmt), y.to(device)
-            state.lr = lr_at(state.step, cfg)
-            for g in opt.param_groups:
-                g["lr"] = state.lr
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=o.bf16):
-                pred = net(x)
-            pred = pred.float()
-            loss = parts.loss(pred, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if o.clip_grad > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad)
-            opt.step()
-            if ema is not None:
-                _ema_update(ema, model, o.ema)
-            state.step += 1
+            loss, pred = _step(net, model, opt, ema, parts.loss, x.to(device, memory_format=fmt), y.to(device),
+                               lr=lr_at(state.step, cfg), cfg=cfg)
+            state.step, state.lr = state.step + 1, lr_at(state.step, cfg)
             seen += x.shape[0] * world
-            state.loss, state.psnr = float(loss.detach()), psnr(pred.detach(), y)
+            state.loss, state.psnr = loss, psnr(pred, y.to(device))
             state.samples_per_s = seen / max(1e-9, time.perf_counter() - t0)
-            if not lead:
-                continue
-            _call(callbacks, "on_step", state)
-            last = state.step == o.steps
-            if cfg.validate.every > 0 and parts.val_pairs and (state.step % cfg.validate.every == 0 or last):
-                state.last_validation = _validate_with(parts, ema)
-                state.history.append({"step": state.step, **state.last_validation})
-                _call(callbacks, "on_validate", state, state.last_validation)
-            state.stopped = stop is not None and stop.requested and not last
-            if state.stopped or cfg.checkpoint_every > 0 and (state.step % cfg.checkpoint_every == 0 or last):
-                path = checkpoint_path(run_dir, state.step)
-                save_checkpoint(path, step=state.step, model=model, ema=ema, optimizer=opt,
-                                extra={"history": state.history, "config": to_dict(cfg)})
-                _call(callbacks, "on_checkpoint", state, path)
+            if lead:
+                _after_step(state, parts, model, opt, ema, callbacks, stop)
             if state.stopped:
                 break
     finally:
