@@ -145,3 +145,29 @@ def test_load_defaults_to_ncnn_on_cpu_and_torch_can_be_forced():
     explicit = zoo.load("upconv7-scale2x", backend="ncnn", tile_size=16, batch_size=3)
     c = explicit.upscale(img)  # Winograd tiles shift with the tile grid: float rounding only
     assert int(np.abs(c.astype(int) - a).max()) <= 1 and np.mean(c != a) < 1e-3
+
+
+def test_auto_picked_backend_that_fails_to_prepare_falls_back_to_torch(install_plugin):
+    install_plugin("zoo-aaa-broken", "zoo_aaa_broken", '''
+        import zoo
+
+        class Broken:
+            name = "aaa-broken"
+            description = "claims every default, then refuses the card"
+
+            def supports(self, *, arch_id, device, precision):
+                return True
+
+            def default_for(self, *, arch_id, device, precision):
+                return True
+
+            def prepare(self, *, module, arch_id, device, precision, threads):
+                raise zoo.ZooError("cannot export this card")
+
+        @zoo.hookimpl
+        def register_backends(register):
+            register(Broken())
+    ''')
+    assert zoo.load("upconv7-scale2x").backend == "torch"  # sorted first, failed, so the reference runs
+    with pytest.raises(zoo.ZooError, match="cannot export"):
+        zoo.load("upconv7-scale2x", backend="aaa-broken")  # asked for by name: the error is shown
