@@ -23,7 +23,7 @@ OPTIONS: dict[str, dict[str, bool]] = {
     "fp32": {"use_fp16_packed": False, "use_fp16_storage": False, "use_fp16_arithmetic": False,
              "use_bf16_storage": False, "use_int8_inference": False},
 }
-PREFERRED_TILE = 256  # measured: per-pixel cost is flat from 192 to 384; 256 keeps buffers ~100 MB per worker
+PREFERRED_TILE = 256  # benchmarks/sweep_ncnn.py: 128 ≈ 256 within noise; 256 has fewer per-tile overheads, ~100 MB/worker
 
 
 def cpu_count() -> int:
