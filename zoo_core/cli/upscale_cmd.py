@@ -41,12 +41,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", type=Path, help="local safetensors overriding the card's weights")
     p.add_argument("--tile", type=_positive(int), default=None, help="largest tile side in input pixels "
                    "(default 256 on CPU, 512 on GPU); tiling never changes the result")
-    p.add_argument("--batch", type=_positive(int), default=None, help="tiles per batch (default 1 on CPU, 4 on GPU)")
+    p.add_argument("--batch", type=_positive(int), default=None, help="tiles per batch (default: the backend's preference, e.g. 2 for ncnn on CPU, 4 on GPU)")
     p.add_argument("--tta", action="store_true", help="8-way flip/transpose ensemble (8× slower)")
     p.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda or cuda:N")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
                    help="fp32 (default, exact) or reduced bf16/fp16 (faster, see docs/precision.md)")
-    p.add_argument("--backend", default=None, help="inference backend (default torch; see 'zoo plugins')")
+    p.add_argument("--backend", default=None, help="inference backend (default: ncnn on CPU fp32 where the model exports, else torch; 'torch' forces the reference)")
     p.add_argument("--threads", type=_positive(int), default=None, help="CPU threads (default: all)")
     p.add_argument("--max-pixels", type=_positive(int), default=None,
                    help="refuse inputs with more decoded pixels (default $ZOO_MAX_PIXELS or 100000000)")
