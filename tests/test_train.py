@@ -194,3 +194,21 @@ def test_sigterm_checkpoints_then_stops_and_resume_finishes(tmp_path: Path) -> N
     before = signal.getsignal(signal.SIGTERM)
     assert train(cfg).step == 6
     assert signal.getsignal(signal.SIGTERM) is before  # the trainer restores the previous handler
+
+
+def test_repeat_weighs_folder_images_against_synthetic(tmp_path: Path) -> None:
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    synthetic_image(7, size=64).save(folder / "real.png")
+    data = tiny(tmp_path)
+    data["data"].update(dirs=[str(folder)], max_patch_per_img=4)  # 64px → a 2×2 grid of 32px patches
+    counts = {}
+    for repeat in (1, 5):
+        data["data"]["repeat"] = repeat
+        counts[repeat] = len(build_parts(from_dict(TrainConfig, data)).dataset)
+    assert counts == {1: 4 + 3 * 4, 5: 5 * 4 + 3 * 4}  # real copies × grid + 3 synthetic × grid
+    data["data"]["repeat"] = 0
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(zoo.ConfigError, match="repeat >= 1"):
+        load_config(path)

@@ -30,6 +30,7 @@ class DataConfig:
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     patch_size: int = 192  # HR patch side, as the seed
     max_patch_per_img: int = 16
+    repeat: int = 1  # each image from dirs counts this many times per epoch (weighs real images vs synthetic)
     augment: bool = True  # random flips and 90° rotations
     workers: int = 0  # DataLoader worker processes that make the LR patches
 
@@ -170,8 +171,8 @@ def check(cfg: TrainConfig) -> None:
     o, d = cfg.optim, cfg.data
     if o.steps < 1 or o.batch_size < 1 or o.lr <= 0 or not 0 <= o.ema < 1 or o.warmup_steps < 0:
         raise ConfigError("optim: steps and batch_size must be >= 1, lr > 0, warmup_steps >= 0 and ema in [0, 1).")
-    if d.patch_size < 8 or d.max_patch_per_img < 1:
-        raise ConfigError("data: patch_size must be >= 8 and max_patch_per_img >= 1.")
+    if d.patch_size < 8 or d.max_patch_per_img < 1 or d.repeat < 1:
+        raise ConfigError("data: patch_size must be >= 8, max_patch_per_img >= 1 and repeat >= 1.")
     if not d.dirs and d.synthetic.count < 1:
         raise ConfigError("data: give at least one folder in data.dirs or data.synthetic.count >= 1.")
     if not cfg.model.architecture:

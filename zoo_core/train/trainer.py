@@ -122,7 +122,7 @@ def build_parts(cfg: TrainConfig, *, with_data: bool = True) -> Parts:
         raise ConfigError(f"Bad options for degradation '{deg_spec.name}' or loss '{loss_spec.name}': {exc}.") from None
     d, dataset = cfg.data, None
     if with_data:
-        images = load_images(image_files(d.dirs, d.exclude))
+        images = load_images(image_files(d.dirs, d.exclude)) * d.repeat
         images += synthetic_images(d.synthetic.count, size=d.synthetic.size, seed=d.synthetic.seed)
         dataset = PatchDataset(images, patch_size=d.patch_size, max_patch_per_img=d.max_patch_per_img,
                                degradation=degradation, geometry=geometry, seed=cfg.optim.seed, augment=d.augment)
