@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any
 
@@ -117,9 +119,27 @@ def _silent_tqdm() -> type:
     return Silent
 
 
+def endpoint_reachable(endpoint: str, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the endpoint's host opens: a name that does not resolve or a refused port
+    is not going to heal during huggingface_hub's ~30 s of retries, so the fallback can start at once."""
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def _hf_download(card: Card, loc: HubLocation, settings: dict[str, Any], progress: bool, force: bool) -> Path:
     from huggingface_hub import hf_hub_download
 
+    if not settings["offline"] and not endpoint_reachable(settings["endpoint"]):
+        cached = cached_hub_file(card)
+        if cached is not None:
+            return cached
+        raise FetchError(f"Could not download '{card.name}' ({loc}): {settings['endpoint']} could not be reached "
+                         f"and the file is not in the Hub cache.")
     try:
         return Path(hf_hub_download(
             repo_id=loc.repo_id, filename=loc.filename, revision=loc.revision, cache_dir=settings["cache_dir"],
