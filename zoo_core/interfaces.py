@@ -59,13 +59,21 @@ class WeightFormat(Protocol):
 
 
 class Runner(Protocol):
-    """A network prepared by a backend: CPU NCHW float32 in [0,1] → CPU NCHW float32."""
+    """A network prepared by a backend: CPU NCHW float32 in [0,1] → CPU NCHW float32.
+
+    Optional attributes the inferer reads when the user leaves them unset: `preferred_tile` (int, LR
+    pixels per tile side) and `preferred_batch` (int, tiles per call).
+    """
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor: ...
 
 
 class Backend(Protocol):
-    """An inference engine (torch reference, a faster CPU engine…)."""
+    """An inference engine (torch reference, a faster CPU engine…).
+
+    Optional: `default_for(*, arch_id, device, precision) -> bool`; when no backend is named, the first
+    (by name) that returns True runs the model, else torch.
+    """
 
     name: str
     description: str
