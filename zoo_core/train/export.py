@@ -21,9 +21,8 @@ def recipe(cfg: TrainConfig) -> str:
     deg = ", ".join(f"{k}={v}" for k, v in sorted(cfg.degradation.options.items())) or "defaults"
     src = [f"{d.synthetic.count} synthetic anime-style images ({d.synthetic.size}px, seeds "
            f"{d.synthetic.seed}..{d.synthetic.seed + d.synthetic.count - 1})"] if d.synthetic.count else []
-    src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "") for x in d.dirs]
-    if d.repeat > 1 and d.dirs:
-        src[-1] += f" (each counted {d.repeat} times per epoch)"
+    counted = f" (each counted {d.repeat} times per epoch)" if d.repeat > 1 else ""
+    src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "") + counted for x in d.dirs]
     return (
         f"Data: {'; '.join(src)}; {d.patch_size}px HR patches on a non-overlapping grid, at most "
         f"{d.max_patch_per_img} per image per epoch, {'dihedral augmentation' if d.augment else 'no augmentation'}. "

@@ -9,9 +9,9 @@ import os
 import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..cards import Card
 from ..errors import FetchError
@@ -88,6 +88,10 @@ def cached_hub_file(card: Card) -> Path | None:
     return None
 
 
+def _unreachable(settings: dict[str, Any]) -> str:
+    return f"{settings['endpoint']} could not be reached and the file is not in the Hub cache"
+
+
 def _reason(exc: BaseException, loc: HubLocation, settings: dict[str, Any]) -> str:
     """One short phrase saying why the Hub did not give the file."""
     from huggingface_hub import errors
@@ -103,7 +107,7 @@ def _reason(exc: BaseException, loc: HubLocation, settings: dict[str, Any]) -> s
     if isinstance(exc, (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled)) and settings["offline"]:
         return "HF_HUB_OFFLINE is set and the file is not in the Hub cache"
     if isinstance(exc, errors.LocalEntryNotFoundError):
-        return f"{settings['endpoint']} could not be reached and the file is not in the Hub cache"
+        return _unreachable(settings)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text[:160]}".rstrip(": ")
 
@@ -134,12 +138,8 @@ def endpoint_reachable(endpoint: str, timeout: float = 3.0) -> bool:
 def _hf_download(card: Card, loc: HubLocation, settings: dict[str, Any], progress: bool, force: bool) -> Path:
     from huggingface_hub import hf_hub_download
 
-    if not settings["offline"] and not endpoint_reachable(settings["endpoint"]):
-        cached = cached_hub_file(card)
-        if cached is not None:
-            return cached
-        raise FetchError(f"Could not download '{card.name}' ({loc}): {settings['endpoint']} could not be reached "
-                         f"and the file is not in the Hub cache.")
+    if not settings["offline"] and not endpoint_reachable(settings["endpoint"]):  # callers tried the cache first
+        raise FetchError(f"Could not download '{card.name}' ({loc}): {_unreachable(settings)}.")
     try:
         return Path(hf_hub_download(
             repo_id=loc.repo_id, filename=loc.filename, revision=loc.revision, cache_dir=settings["cache_dir"],
