@@ -83,3 +83,34 @@ def test_safetensors_writer_is_deterministic(tmp_path):
     assert d1 == d2
     loaded, meta = load_safetensors(tmp_path / "1.safetensors")
     assert torch.equal(loaded["b"], t["b"]) and meta == {"a": "2", "z": "1"}
+
+
+@pytest.mark.parametrize("arch_id", ARCH_IDS)
+def test_init_schemes_keep_the_geometry(arch_id):
+    """Every training init a model offers gives a finite network of the same shape."""
+    arch = zoo.get_registry().architecture(arch_id)
+    geo, module = arch.geometry(), arch.create()
+    x = torch.rand(1, geo.in_channels, 12 + 2 * geo.offset, 12 + 2 * geo.offset)
+    for scheme in getattr(module, "init_schemes", ()):
+        module.init_weights(scheme)
+        with torch.no_grad():
+            y = module(x)
+        assert y.shape[-2:] == (12 * geo.scale, 12 * geo.scale) and torch.isfinite(y).all()
+
+
+def test_espcn7_interpolate_init_is_bilinear_upscaling():
+    arch = zoo.get_registry().architecture("espcn7")
+    torch.manual_seed(0)
+    module = arch.create()
+    assert module.init_schemes == ("interpolate",)
+    assert arch.create({"selection_unit": True}).init_schemes == ()  # gates would scale the copied input
+    module.init_weights("interpolate")
+    x = torch.rand(1, 3, 20, 24)
+    ref = torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        start = module(x)
+        module.up_sampler[0].weight[:, 3:].zero_()  # drop the small random features: exactly bilinear
+        exact = module(x)
+    inner = (..., slice(2, -2), slice(2, -2))  # zero padding vs edge clamping differs at the border
+    assert torch.allclose(exact[inner], ref[inner], atol=1e-5)
+    assert 10 * torch.log10(1 / (start[inner] - ref[inner]).pow(2).mean()) > 25  # random part starts small

@@ -66,6 +66,23 @@ def test_grid_and_max_patch_per_img() -> None:
     assert len({b for _, b in ds.epoch_patches(0)}) <= 8 and ds.epoch_patches(0) != ds.epoch_patches(1)
 
 
+def test_random_sampling_gives_new_crops_for_repeated_images() -> None:
+    geo = zoo.get_registry().architecture("espcn7").geometry()
+    img = synthetic_image(5, 100)
+    make = lambda sampling: PatchDataset([img] * 3 + [synthetic_image(6, 20)], patch_size=32, max_patch_per_img=4,
+                                         degradation=SeedJpeg(noise_level=0), geometry=geo, seed=1, sampling=sampling)
+    grid, rand = make("grid"), make("random")
+    assert len(grid) == len(rand) == 12  # the 20-pixel image gives no patch either way
+    cells = set(grid_boxes(img.size, 32))
+    assert {b for _, b in grid.epoch_patches(0)} <= cells
+    boxes = [b for _, b in rand.epoch_patches(0)]
+    assert all(0 <= x0 and 0 <= y0 and x1 - x0 == y1 - y0 == 32 and x1 <= 100 and y1 <= 100 for x0, y0, x1, y1 in boxes)
+    assert len(set(boxes) - cells) > 6 and len(set(boxes)) > 10  # crops off the grid, different per copy
+    assert rand.epoch_patches(0) == make("random").epoch_patches(0)  # still a pure function of the seed
+    with pytest.raises(zoo.ConfigError, match="data.sampling is 'grd'"):
+        make("grd")
+
+
 @pytest.mark.parametrize("arch_id", ["upconv7", "espcn7", "drrn-lite"])
 def test_targets_align_with_each_architecture(arch_id: str) -> None:
     arch = zoo.get_registry().architecture(arch_id)
@@ -207,8 +224,31 @@ def test_repeat_weighs_folder_images_against_synthetic(tmp_path: Path) -> None:
         data["data"]["repeat"] = repeat
         counts[repeat] = len(build_parts(from_dict(TrainConfig, data)).dataset)
     assert counts == {1: 4 + 3 * 4, 5: 5 * 4 + 3 * 4}  # real copies × grid + 3 synthetic × grid
+    data["data"].update(repeat=2, scales=[1.0, 0.5])  # the 32px half-size copy gives one patch
+    parts = build_parts(from_dict(TrainConfig, data))
+    assert len(parts.dataset) == 2 * (4 + 1) + 3 * 4
+    assert sorted({im.size for im in parts.dataset.images[:4]}) == [(32, 32), (64, 64)]
+    data["data"]["scales"] = [1.0, 1.5]
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(zoo.ConfigError, match=r"data.scales is \[1.0, 1.5\]"):
+        load_config(path)
+    data["data"]["scales"] = [1.0]
     data["data"]["repeat"] = 0
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(zoo.ConfigError, match="repeat >= 1"):
         load_config(path)
+
+
+def test_model_init_uses_the_models_own_scheme(tmp_path: Path) -> None:
+    data = tiny(tmp_path)
+    data["model"] = {"architecture": "espcn7", "init": "interpolate"}
+    model = build_parts(from_dict(TrainConfig, data), with_data=False).model
+    assert float(model.conv[0][0].weight[0, 0, 1, 1].detach()) == pytest.approx(1 / 1.0507009873554805)
+    data["model"]["init"] = "identity"
+    with pytest.raises(zoo.ConfigError, match="model.init is 'identity', but architecture 'espcn7' offers: interpolate"):
+        build_parts(from_dict(TrainConfig, data), with_data=False)
+    data["model"] = {"architecture": "drrn-lite", "init": "interpolate"}
+    with pytest.raises(zoo.ConfigError, match="offers: none"):
+        build_parts(from_dict(TrainConfig, data), with_data=False)

@@ -30,7 +30,9 @@ class DataConfig:
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     patch_size: int = 192  # HR patch side, as the seed
     max_patch_per_img: int = 16
+    scales: list[float] = field(default_factory=lambda: [1.0])  # folder images also used shrunk by these factors
     repeat: int = 1  # each image from dirs counts this many times per epoch (weighs real images vs synthetic)
+    sampling: str = "grid"  # grid: the seed's non-overlapping cells; random: as many boxes, anywhere
     augment: bool = True  # random flips and 90° rotations
     workers: int = 0  # DataLoader worker processes that make the LR patches
 
@@ -49,6 +51,7 @@ class ModelConfig:
 
     architecture: str = ""
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    init: str = ""  # a starting point the model offers through init_weights(scheme); "" = PyTorch's default
 
 
 @dataclass(kw_only=True)
@@ -173,6 +176,8 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError("optim: steps and batch_size must be >= 1, lr > 0, warmup_steps >= 0 and ema in [0, 1).")
     if d.patch_size < 8 or d.max_patch_per_img < 1 or d.repeat < 1:
         raise ConfigError("data: patch_size must be >= 8, max_patch_per_img >= 1 and repeat >= 1.")
+    if not d.scales or not all(0 < s <= 1 for s in d.scales):
+        raise ConfigError(f"data.scales is {d.scales}; give factors in (0, 1], e.g. [1.0, 0.75, 0.5].")
     if not d.dirs and d.synthetic.count < 1:
         raise ConfigError("data: give at least one folder in data.dirs or data.synthetic.count >= 1.")
     if not cfg.model.architecture:

@@ -21,6 +21,7 @@ from ..interfaces import Degradation
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 Box = tuple[int, int, int, int]
+SAMPLINGS = ("grid", "random")  # grid: the seed's non-overlapping cells; random: boxes anywhere
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -55,6 +56,16 @@ def load_images(files: Sequence[Path]) -> list[Image.Image]:
     return out
 
 
+def rescaled(images: Sequence[Image.Image], scales: Sequence[float]) -> list[Image.Image]:
+    """Each image at each scale (Lanczos): finer detail per pixel, as in small pictures, from the same data."""
+    out = []
+    for im in images:
+        for s in scales:
+            size = (max(1, round(im.width * s)), max(1, round(im.height * s)))
+            out.append(im if size == im.size else im.resize(size, Image.Resampling.LANCZOS))
+    return out
+
+
 def grid_boxes(size: tuple[int, int], patch: int) -> list[Box]:
     """The seed's non-overlapping patch grid (the right/bottom remainder is dropped)."""
     w, h = size
@@ -77,7 +88,8 @@ class PatchDataset(Dataset):
     """Index g → (LR patch, HR target aligned with the network's output)."""
 
     def __init__(self, images: Sequence[Image.Image], *, patch_size: int, max_patch_per_img: int,
-                 degradation: Degradation, geometry: Geometry, seed: int = 0, augment: bool = True) -> None:
+                 degradation: Degradation, geometry: Geometry, seed: int = 0, augment: bool = True,
+                 sampling: str = "grid") -> None:
         if patch_size % geometry.scale:
             raise ConfigError(f"data.patch_size ({patch_size}) must be a multiple of the scale ({geometry.scale}).")
         lr_side = patch_size // geometry.scale
@@ -92,7 +104,9 @@ class PatchDataset(Dataset):
         if self.per_epoch == 0:
             raise ConfigError(f"No training image is at least {patch_size}×{patch_size} pixels. Lower data.patch_size.")
         self.k, self.degradation, self.geometry = max_patch_per_img, degradation, geometry
-        self.seed, self.augment = seed, augment
+        if sampling not in SAMPLINGS:
+            raise ConfigError(f"data.sampling is '{sampling}'; expected one of {', '.join(SAMPLINGS)}.")
+        self.seed, self.augment, self.sampling = seed, augment, sampling
         self._epochs: dict[int, list[tuple[int, Box]]] = {}
 
     def __len__(self) -> int:
@@ -102,10 +116,20 @@ class PatchDataset(Dataset):
         """This epoch's (image, box) list: a per-image sample of the grid, then shuffled."""
         if epoch not in self._epochs:
             rng = random.Random(f"zoo-patches:{self.seed}:{epoch}")
-            chosen = [(i, b) for i, g in enumerate(self.grids) for b in (rng.sample(g, self.k) if len(g) > self.k else g)]
+            chosen = [(i, b) for i, g in enumerate(self.grids) for b in self._pick(rng, i, g)]
             rng.shuffle(chosen)
             self._epochs = {epoch: chosen}  # keep one epoch: workers walk through them in order
         return self._epochs[epoch]
+
+    def _pick(self, rng: random.Random, i: int, grid: list[Box]) -> list[Box]:
+        """This epoch's boxes for image i: grid cells (the seed), or as many boxes anywhere in the image."""
+        n = min(len(grid), self.k)
+        if self.sampling == "grid" or not grid:
+            return rng.sample(grid, n) if len(grid) > n else grid
+        # a repeated image then gives new crops each time instead of the same grid cells
+        side, (w, h) = grid[0][2] - grid[0][0], self.images[i].size
+        xy = [(rng.randint(0, w - side), rng.randint(0, h - side)) for _ in range(n)]
+        return [(x, y, x + side, y + side) for x, y in xy]
 
     def __getitem__(self, g: int) -> tuple[torch.Tensor, torch.Tensor]:
         epoch, pos = divmod(int(g), self.per_epoch)

@@ -22,11 +22,15 @@ def recipe(cfg: TrainConfig) -> str:
     src = [f"{d.synthetic.count} synthetic anime-style images ({d.synthetic.size}px, seeds "
            f"{d.synthetic.seed}..{d.synthetic.seed + d.synthetic.count - 1})"] if d.synthetic.count else []
     counted = f" (each counted {d.repeat} times per epoch)" if d.repeat > 1 else ""
+    if list(d.scales) != [1.0]:
+        counted = f" at scales {', '.join(f'{s:g}' for s in d.scales)}{counted}"
     src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "") + counted for x in d.dirs]
     return (
-        f"Data: {'; '.join(src)}; {d.patch_size}px HR patches on a non-overlapping grid, at most "
+        f"Data: {'; '.join(src)}; {d.patch_size}px HR patches "
+        f"{'on a non-overlapping grid' if d.sampling == 'grid' else 'at random positions'}, at most "
         f"{d.max_patch_per_img} per image per epoch, {'dihedral augmentation' if d.augment else 'no augmentation'}. "
         f"Degradation: {cfg.degradation.name} ({deg}). Loss: {cfg.loss.name}. "
+        f"{f'Init: {cfg.model.init}. ' if cfg.model.init else ''}"
         f"AdamW lr {o.lr:g}→{o.min_lr:g} ({o.warmup_steps} warmup steps, cosine), batch {o.batch_size}, "
         f"{o.steps} steps, weight decay {o.weight_decay:g}, clip {o.clip_grad:g}, "
         f"{'bf16 autocast' if o.bf16 else 'fp32'}, EMA {o.ema:g}, seed {o.seed}."

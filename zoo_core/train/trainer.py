@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..registry import get_registry
 from .checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, to_dict
-from .dataset import PatchDataset, StepBatchSampler, image_files, load_images
+from .dataset import PatchDataset, StepBatchSampler, image_files, load_images, rescaled
 from .metrics import psnr
 from .synthetic import synthetic_images
 from .validation import ValPair, make_pairs, validate, validation_images
@@ -114,6 +114,8 @@ def build_parts(cfg: TrainConfig, *, with_data: bool = True) -> Parts:
     geometry = arch.geometry(hp)
     torch.manual_seed(cfg.optim.seed)
     model = arch.create(hp)
+    if cfg.model.init:
+        _init_weights(model, cfg.model.architecture, cfg.model.init)
     deg_spec, loss_spec = reg.degradation(cfg.degradation.name), reg.loss(cfg.loss.name)
     try:
         degradation = deg_spec.create(**{**deg_spec.options, **cfg.degradation.options})
@@ -122,14 +124,25 @@ def build_parts(cfg: TrainConfig, *, with_data: bool = True) -> Parts:
         raise ConfigError(f"Bad options for degradation '{deg_spec.name}' or loss '{loss_spec.name}': {exc}.") from None
     d, dataset = cfg.data, None
     if with_data:
-        images = load_images(image_files(d.dirs, d.exclude)) * d.repeat
+        images = rescaled(load_images(image_files(d.dirs, d.exclude)), d.scales) * d.repeat
         images += synthetic_images(d.synthetic.count, size=d.synthetic.size, seed=d.synthetic.seed)
         dataset = PatchDataset(images, patch_size=d.patch_size, max_patch_per_img=d.max_patch_per_img,
-                               degradation=degradation, geometry=geometry, seed=cfg.optim.seed, augment=d.augment)
+                               degradation=degradation, geometry=geometry, seed=cfg.optim.seed, augment=d.augment,
+                               sampling=d.sampling)
     v = cfg.validate
     val = validation_images(v.files, v.synthetic.count, v.synthetic.size, v.synthetic.seed)
     pairs = make_pairs(val, degradation=degradation, scale=geometry.scale, max_side=v.max_side)
     return Parts(model, geometry, dataset, loss, pairs)
+
+
+def _init_weights(model: nn.Module, arch_id: str, scheme: str) -> None:
+    """Apply the model's own named initialisation (a resumed run then overwrites it from the checkpoint)."""
+    schemes = tuple(getattr(model, "init_schemes", ()))
+    if scheme not in schemes:
+        offered = ", ".join(schemes) or "none"
+        raise ConfigError(f"model.init is '{scheme}', but architecture '{arch_id}' offers: {offered}. "
+                          "Remove model.init or pick one of those.")
+    model.init_weights(scheme)  # type: ignore[operator]
 
 
 def _ema_update(ema: dict[str, torch.Tensor], model: nn.Module, decay: float) -> None:
