@@ -252,3 +252,22 @@ def test_model_init_uses_the_models_own_scheme(tmp_path: Path) -> None:
     data["model"] = {"architecture": "drrn-lite", "init": "interpolate"}
     with pytest.raises(zoo.ConfigError, match="offers: none"):
         build_parts(from_dict(TrainConfig, data), with_data=False)
+
+
+def test_exported_card_file_loads_and_a_mismatched_card_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    cfg = from_dict(TrainConfig, tiny(tmp_path))
+    parts = build_parts(cfg, with_data=False)
+    hp = {"scale": 2, "channels": 4, "recursions": 1}
+    weights, card_path = export(cfg, parts.model, ema=None, step=0, metrics={}, hyperparameters=hp, scale=2)
+    up = zoo.load(str(card_path), weights=weights)  # a card file works wherever a card name does
+    assert up.card.hyperparameters == hp and up.upscale(synthetic_image(1, 16)).size == (32, 32)
+    other = tmp_path / "other.yaml"  # DRRN's recursions change no tensor shape: only the metadata can tell
+    other.write_text(card_path.read_text().replace("recursions: 1", "recursions: 2"))
+    with pytest.raises(zoo.ZooError, match="made with recursions=1, but card 'tiny' builds recursions=2"):
+        zoo.load(str(other), weights=weights)
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    synthetic_image(2, 32).save(folder / "a.png")
+    assert main(["eval", "drrn-lite", str(folder), "--weights", str(weights)]) == 1
+    err = capsys.readouterr().err
+    assert "made with channels=4, recursions=1, but card 'drrn-lite'" in err and len(err.strip().splitlines()) == 1

@@ -1,13 +1,14 @@
 """The public API behind `import zoo`: list_models, fetch, load."""
 from __future__ import annotations
 
+import ast
 import fnmatch
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .cards import Card
+from .cards import Card, load_card_file
 from .infer.upscaler import Upscaler
 from .errors import ZooError
 from .registry import get_registry
@@ -28,7 +29,9 @@ def list_models(pattern: str | None = None) -> list[Card]:
 
 
 def get_card(name: str) -> Card:
-    """The card for a model name (or an architecture id's default card)."""
+    """The card for a model name, an architecture id's default card, or a card file (NAME.yaml)."""
+    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        return load_card_file(Path(name))  # e.g. the card `zoo train` just exported
     return get_registry().card(name)
 
 
@@ -63,9 +66,24 @@ def build_model(card: Card, weights: str | Path | None = None) -> torch.nn.Modul
     arch = get_registry().architecture(card.architecture)
     module = arch.create(card.hyperparameters)
     path = Path(weights) if weights else weights_path(card)
-    tensors, _ = load_safetensors(path)
+    tensors, meta = load_safetensors(path)
+    _check_hyperparameters(card, arch.resolve_hyperparameters(card.hyperparameters), meta, path)
     load_into(module, tensors, str(path))
     return module.eval()
+
+
+def _check_hyperparameters(card: Card, built: dict[str, Any], meta: dict[str, str], path: Path) -> None:
+    """Weights exported by zoo name their hyperparameters; some (DRRN's recursions) change no tensor shape."""
+    try:
+        saved = dict(ast.literal_eval(meta["hyperparameters"]))
+    except (KeyError, ValueError, TypeError, SyntaxError):
+        return  # weights from elsewhere: the tensor shapes are all there is to check
+    diff = {k: v for k, v in saved.items() if k in built and built[k] != v}
+    if diff:
+        given = ", ".join(f"{k}={v}" for k, v in diff.items())
+        card_says = ", ".join(f"{k}={built[k]}" for k in diff)
+        raise ZooError(f"Weights '{path}' were made with {given}, but card '{card.name}' builds {card_says}. "
+                       "Use the card exported with these weights (zoo load/eval accept a card .yaml file).")
 
 
 def pick_backend(arch_id: str, device: str, precision: str, backend: str | None) -> Any:
