@@ -15,7 +15,7 @@ def register_architectures(register):
         scale=2,
         offset=0,
         context=lambda hp: 2 * int(hp["recursions"]) + 2,
-        hyperparameters={"scale": 2, "channels": 32, "recursions": 6},
+        hyperparameters={"scale": 2, "channels": 32, "recursions": 7},
         default_card="drrn-lite",
         description="DRRN-lite: shared-weight recursive residual unit at LR resolution + PixelShuffle + bicubic skip",
         paper="https://openaccess.thecvf.com/content_cvpr_2017/papers/Tai_Image_Super-Resolution_via_CVPR_2017_paper.pdf",

@@ -11,7 +11,7 @@ from torch.utils.checkpoint import checkpoint
 class DRRNLite(nn.Module):
     """entry conv → U recursions of one shared two-conv residual unit → conv to 3·r² → PixelShuffle, + bicubic(x)."""
 
-    def __init__(self, *, scale: int = 2, channels: int = 32, recursions: int = 6) -> None:
+    def __init__(self, *, scale: int = 2, channels: int = 32, recursions: int = 7) -> None:
         super().__init__()
         self.scale, self.recursions = scale, recursions
         self.entry = nn.Conv2d(3, channels, 3, padding=1)
@@ -41,6 +41,6 @@ class DRRNLite(nn.Module):
         return (checkpoint(self._body, x, use_reentrant=False) + self._upsample(x)).clamp(0, 1)
 
 
-def build(*, scale: int = 2, channels: int = 32, recursions: int = 6) -> DRRNLite:
+def build(*, scale: int = 2, channels: int = 32, recursions: int = 7) -> DRRNLite:
     """Keyword-only builder."""
     return DRRNLite(scale=scale, channels=channels, recursions=recursions)
