@@ -233,6 +233,14 @@ def test_repeat_weighs_folder_images_against_synthetic(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(zoo.ConfigError, match=r"data.scales is \[1.0, 1.5\]"):
         load_config(path)
+    data["data"].update(scales=["half"], sampling="grd")  # caught by the config check, before any image loads
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(zoo.ConfigError, match="data.sampling is 'grd'"):
+        load_config(path)
+    data["data"]["sampling"] = "grid"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(zoo.ConfigError, match=r"data.scales is \['half'\]"):
+        load_config(path)
     data["data"]["scales"] = [1.0]
     data["data"]["repeat"] = 0
     path = tmp_path / "c.yaml"
@@ -271,3 +279,5 @@ def test_exported_card_file_loads_and_a_mismatched_card_is_refused(tmp_path: Pat
     assert main(["eval", "drrn-lite", str(folder), "--weights", str(weights)]) == 1
     err = capsys.readouterr().err
     assert "made with channels=4, recursions=1, but card 'drrn-lite'" in err and len(err.strip().splitlines()) == 1
+    assert main(["eval", str(tmp_path / "missing.yaml"), str(folder)]) == 1
+    assert "Card file" in capsys.readouterr().err

@@ -1,8 +1,8 @@
 """The public API behind `import zoo`: list_models, fetch, load."""
 from __future__ import annotations
 
-import ast
 import fnmatch
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,9 @@ def list_models(pattern: str | None = None) -> list[Card]:
 
 def get_card(name: str) -> Card:
     """The card for a model name, an architecture id's default card, or a card file (NAME.yaml)."""
-    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+    if name.endswith((".yaml", ".yml")):
+        if not Path(name).is_file():
+            raise ZooError(f"Card file '{name}' does not exist. Give the path of a card .yaml or a name from 'zoo list'.")
         return load_card_file(Path(name))  # e.g. the card `zoo train` just exported
     return get_registry().card(name)
 
@@ -73,11 +75,14 @@ def build_model(card: Card, weights: str | Path | None = None) -> torch.nn.Modul
 
 
 def _check_hyperparameters(card: Card, built: dict[str, Any], meta: dict[str, str], path: Path) -> None:
-    """Weights exported by zoo name their hyperparameters; some (DRRN's recursions) change no tensor shape."""
+    """Weights written by zoo train/convert name their hyperparameters (JSON); some (DRRN's recursions)
+    change no tensor shape, so only this metadata can tell a mismatch."""
     try:
-        saved = dict(ast.literal_eval(meta["hyperparameters"]))
-    except (KeyError, ValueError, TypeError, SyntaxError):
+        saved = json.loads(meta["hyperparameters"])
+    except (KeyError, ValueError):
         return  # weights from elsewhere: the tensor shapes are all there is to check
+    if not isinstance(saved, dict):
+        return
     diff = {k: v for k, v in saved.items() if k in built and built[k] != v}
     if diff:
         given = ", ".join(f"{k}={v}" for k, v in diff.items())

@@ -12,6 +12,9 @@ import yaml
 from ..errors import ConfigError
 
 
+SAMPLINGS = ("grid", "random")  # grid: the seed's non-overlapping cells; random: boxes anywhere
+
+
 @dataclass(kw_only=True)
 class SyntheticConfig:
     """The built-in synthetic anime-style images: seeds seed … seed+count−1."""
@@ -169,6 +172,12 @@ def load_config(path: Path | str, overrides: Mapping[str, Any] | None = None) ->
     return cfg
 
 
+def check_sampling(sampling: str) -> None:
+    """data.sampling must name a known way to pick patches."""
+    if sampling not in SAMPLINGS:
+        raise ConfigError(f"data.sampling is '{sampling}'; expected one of {', '.join(SAMPLINGS)}.")
+
+
 def check(cfg: TrainConfig) -> None:
     """Value checks that types alone cannot express."""
     o, d = cfg.optim, cfg.data
@@ -176,7 +185,8 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError("optim: steps and batch_size must be >= 1, lr > 0, warmup_steps >= 0 and ema in [0, 1).")
     if d.patch_size < 8 or d.max_patch_per_img < 1 or d.repeat < 1:
         raise ConfigError("data: patch_size must be >= 8, max_patch_per_img >= 1 and repeat >= 1.")
-    if not d.scales or not all(0 < s <= 1 for s in d.scales):
+    check_sampling(d.sampling)
+    if not d.scales or not all(isinstance(s, (int, float)) and not isinstance(s, bool) and 0 < s <= 1 for s in d.scales):
         raise ConfigError(f"data.scales is {d.scales}; give factors in (0, 1], e.g. [1.0, 0.75, 0.5].")
     if not d.dirs and d.synthetic.count < 1:
         raise ConfigError("data: give at least one folder in data.dirs or data.synthetic.count >= 1.")

@@ -18,10 +18,10 @@ from torch.utils.data import Dataset, Sampler
 from ..architecture import Geometry
 from ..errors import ConfigError, ImageError
 from ..interfaces import Degradation
+from .config import check_sampling
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 Box = tuple[int, int, int, int]
-SAMPLINGS = ("grid", "random")  # grid: the seed's non-overlapping cells; random: boxes anywhere
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -104,8 +104,7 @@ class PatchDataset(Dataset):
         if self.per_epoch == 0:
             raise ConfigError(f"No training image is at least {patch_size}×{patch_size} pixels. Lower data.patch_size.")
         self.k, self.degradation, self.geometry = max_patch_per_img, degradation, geometry
-        if sampling not in SAMPLINGS:
-            raise ConfigError(f"data.sampling is '{sampling}'; expected one of {', '.join(SAMPLINGS)}.")
+        check_sampling(sampling)
         self.seed, self.augment, self.sampling = seed, augment, sampling
         self._epochs: dict[int, list[tuple[int, Box]]] = {}
 

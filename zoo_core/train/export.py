@@ -1,6 +1,7 @@
 """Final export: deterministic safetensors weights plus a ready, validated model card."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def export(cfg: TrainConfig, model: nn.Module, *, ema: dict[str, torch.Tensor] |
         raise ConfigError("export.weights is empty: say where the .safetensors file goes.")
     tensors = dict(ema) if (ema is not None and e.use_ema) else model.state_dict()
     tensors = {k: v.detach().float() if v.dtype.is_floating_point else v for k, v in tensors.items()}
-    meta = {"architecture": cfg.model.architecture, "hyperparameters": repr(sorted(hyperparameters.items())),
+    meta = {"architecture": cfg.model.architecture, "hyperparameters": json.dumps(hyperparameters, sort_keys=True),
             "step": str(step), "zoo_train": cfg.name}
     weights = Path(e.weights)
     sha = save_safetensors(weights, tensors, meta)
