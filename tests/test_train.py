@@ -6,13 +6,14 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from PIL import Image
 
 import zoo
 from zoo_core.cli import main
 from zoo_core.cards import load_card_file
 from zoo_core.train.checkpoint import latest_checkpoint
 from zoo_core.train.config import TrainConfig, from_dict, load_config
-from zoo_core.train.dataset import PatchDataset, StepBatchSampler, grid_boxes, to_tensor
+from zoo_core.train.dataset import PatchDataset, StepBatchSampler, detail_table, grid_boxes, to_tensor
 from zoo_core.train.degradations import SeedJpeg
 from zoo_core.train.export import export
 from zoo_core.train.synthetic import synthetic_image, synthetic_images
@@ -81,6 +82,21 @@ def test_random_sampling_gives_new_crops_for_repeated_images() -> None:
     assert rand.epoch_patches(0) == make("random").epoch_patches(0)  # still a pure function of the seed
     with pytest.raises(zoo.ConfigError, match="data.sampling is 'grd'"):
         make("grd")
+
+
+def test_active_sampling_favours_detail() -> None:
+    geo = zoo.get_registry().architecture("espcn7").geometry()
+    flat = Image.new("RGB", (160, 160), (250, 240, 230))
+    flat.paste(synthetic_image(7, 48), (100, 100))  # detail only in one corner
+    make = lambda sampling: PatchDataset([flat] * 40, patch_size=32, max_patch_per_img=4,
+                                         degradation=SeedJpeg(noise_level=0), geometry=geo, seed=2, sampling=sampling)
+    table = detail_table(flat, 2)
+    assert table[-1, -1] > 0 and table[90, 90] == 0  # bicubic loses nothing on flat colour
+    detail = lambda ds: [table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0] for _, (x0, y0, x1, y1) in ds.epoch_patches(0)]
+    rand, active = detail(make("random")), detail(make("active"))
+    hit = lambda ds: sum(d > 0 for d in ds) / len(ds)
+    assert hit(rand) < 0.35 and hit(rand) + 0.2 < hit(active) < 1  # half the boxes try 10, half stay plain random
+    assert make("active").epoch_patches(0) == make("active").epoch_patches(0)
 
 
 @pytest.mark.parametrize("arch_id", ["upconv7", "espcn7", "drrn-lite"])

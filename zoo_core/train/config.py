@@ -12,7 +12,8 @@ import yaml
 from ..errors import ConfigError
 
 
-SAMPLINGS = ("grid", "random")  # grid: the seed's non-overlapping cells; random: boxes anywhere
+# grid: the seed's non-overlapping cells; random: boxes anywhere; active: half of them the most detailed of 10
+SAMPLINGS = ("grid", "random", "active")
 
 
 @dataclass(kw_only=True)
@@ -35,7 +36,7 @@ class DataConfig:
     max_patch_per_img: int = 16
     scales: list[float] = field(default_factory=lambda: [1.0])  # folder images also used shrunk by these factors
     repeat: int = 1  # each image from dirs counts this many times per epoch (weighs real images vs synthetic)
-    sampling: str = "grid"  # grid: the seed's non-overlapping cells; random: as many boxes, anywhere
+    sampling: str = "grid"  # grid: the seed's cells; random: as many boxes, anywhere; active: favour detail
     augment: bool = True  # random flips and 90° rotations
     workers: int = 0  # DataLoader worker processes that make the LR patches
 

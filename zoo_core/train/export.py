@@ -16,6 +16,10 @@ from ..weights.safetensors_io import atomic_write_bytes, save_safetensors
 from .config import TrainConfig
 
 
+PLACES = {"grid": "on a non-overlapping grid", "random": "at random positions",
+          "active": "at random positions (half of them the most detailed of 10 tries)"}
+
+
 def recipe(cfg: TrainConfig) -> str:
     """One paragraph saying what data and recipe made the weights."""
     d, o = cfg.data, cfg.optim
@@ -28,7 +32,7 @@ def recipe(cfg: TrainConfig) -> str:
     src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "") + counted for x in d.dirs]
     return (
         f"Data: {'; '.join(src)}; {d.patch_size}px HR patches "
-        f"{'on a non-overlapping grid' if d.sampling == 'grid' else 'at random positions'}, at most "
+        f"{PLACES[d.sampling]}, at most "
         f"{d.max_patch_per_img} per image per epoch, {'dihedral augmentation' if d.augment else 'no augmentation'}. "
         f"Degradation: {cfg.degradation.name} ({deg}). Loss: {cfg.loss.name}. "
         f"{f'Init: {cfg.model.init}. ' if cfg.model.init else ''}"
