@@ -18,13 +18,10 @@ from torch.utils.data import Dataset, Sampler
 from ..architecture import Geometry
 from ..errors import ConfigError, ImageError
 from ..interfaces import Degradation
-from .config import check_sampling
+from .config import ACTIVE_RATE, ACTIVE_TRIES, check_sampling
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 Box = tuple[int, int, int, int]
-# sampling "active", as waifu2x's active_cropping: half the patches are the most detailed of 10 random boxes,
-# so fewer steps go to flat colour that bicubic already gets right
-ACTIVE_RATE, ACTIVE_TRIES = 0.5, 10
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

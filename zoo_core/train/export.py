@@ -13,11 +13,7 @@ from torch import nn
 from ..cards import parse_card
 from ..errors import ConfigError
 from ..weights.safetensors_io import atomic_write_bytes, save_safetensors
-from .config import TrainConfig
-
-
-PLACES = {"grid": "on a non-overlapping grid", "random": "at random positions",
-          "active": "at random positions (half of them the most detailed of 10 tries)"}
+from .config import SAMPLINGS, TrainConfig
 
 
 def recipe(cfg: TrainConfig) -> str:
@@ -32,7 +28,7 @@ def recipe(cfg: TrainConfig) -> str:
     src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "") + counted for x in d.dirs]
     return (
         f"Data: {'; '.join(src)}; {d.patch_size}px HR patches "
-        f"{PLACES[d.sampling]}, at most "
+        f"{SAMPLINGS[d.sampling]}, at most "
         f"{d.max_patch_per_img} per image per epoch, {'dihedral augmentation' if d.augment else 'no augmentation'}. "
         f"Degradation: {cfg.degradation.name} ({deg}). Loss: {cfg.loss.name}. "
         f"{f'Init: {cfg.model.init}. ' if cfg.model.init else ''}"
