@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from zoo_core.api import get_card
 from zoo_core.cards import parse_card
 from zoo_core.train.evaluate import evaluate_folder, format_table
 from zoo_core.train.synthetic import synthetic_image
@@ -80,7 +81,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["espcn7", "drrn-lite", "upconv7-scale2x"])
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--write-cards", action="store_true", help="store the figures in model_cards/MODEL.yaml")
+    ap.add_argument("--write-cards", action="store_true", help="store the figures in the card file its plugin registers")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,7 +93,7 @@ def main() -> None:
                 print(format_table(report), "\n", flush=True)
                 metrics[f"psnr_y_2x_heldout_{label}"] = metric(label, report)
             print(model, {k: (v["value"], v["bicubic"], v["gain_db"]) for k, v in metrics.items()}, flush=True)
-            card = REPO / "model_cards" / f"{model}.yaml"
+            card = Path(get_card(model).source)  # the card file in its plugin's cards/ folder
             if args.write_cards and model in TRAINED and card.is_file():  # never touch other people's cards
                 write_metrics(card, metrics)
                 print(f"wrote {card}")

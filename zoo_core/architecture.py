@@ -1,13 +1,15 @@
 """The descriptor every model plugin fills in: geometry, precision support and how to build it."""
 from __future__ import annotations
 
+import importlib
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .errors import ZooError
+
+if TYPE_CHECKING:  # torch is imported where a network is built, not to list or describe models
+    from torch import nn
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,11 +28,13 @@ class Geometry:
 class Architecture:
     """An architecture: `build(**hyperparameters)` returns the nn.Module.
 
-    A hyperparameter named `scale` (if the builder takes one) overrides `scale`.
+    `build` may be a "module:function" string, imported on first use, so that registering the
+    architecture (and `zoo list`) does not import torch. A hyperparameter named `scale` (if the
+    builder takes one) overrides `scale`.
     """
 
     id: str
-    build: Callable[..., nn.Module]
+    build: Callable[..., nn.Module] | str
     scale: int
     offset: int
     context: int | Callable[[Mapping[str, Any]], int]  # or a function of the hyperparameters
@@ -75,16 +79,34 @@ class Architecture:
             size_multiple=self.size_multiple,
         )
 
+    def builder(self) -> Callable[..., nn.Module]:
+        """The build function, imported now if it was given as "module:function"."""
+        if callable(self.build):
+            return self.build
+        module, _, name = self.build.partition(":")
+        try:
+            found = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise ZooError(f"Architecture '{self.id}': build {self.build!r} cannot be imported ({exc}). "
+                           "Expected 'package.module:function'; fix the string or install the plugin.") from None
+        check_keyword_only(self, found)
+        return found
+
     def create(self, hyperparameters: Mapping[str, Any] | None = None) -> nn.Module:
         """Build the module with defaults + given hyperparameters (passed by keyword)."""
         hp = self.resolve_hyperparameters(hyperparameters)
-        return self.build(**hp)
+        return self.builder()(**hp)
 
 
-def check_keyword_only(arch: Architecture) -> None:
-    """Builders must take hyperparameters by keyword so that a typo fails."""
+def check_keyword_only(arch: Architecture, build: Callable[..., Any] | None = None) -> None:
+    """Builders must take hyperparameters by keyword so that a typo fails (a string is checked when imported)."""
+    build = build or arch.build
+    if isinstance(build, str):
+        if ":" not in build:
+            raise ZooError(f"Architecture '{arch.id}': build {build!r} must be a callable or 'module:function'.")
+        return
     try:
-        sig = inspect.signature(arch.build)
+        sig = inspect.signature(build)
     except (TypeError, ValueError):
         return
     positional = [

@@ -1,10 +1,11 @@
 """The PluginManager: loads entry points of group `zoo` lazily, isolating each plugin's failures."""
 from __future__ import annotations
 
-import importlib
 import importlib.metadata as md
+import importlib.util
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 import pluggy
@@ -13,6 +14,7 @@ from . import hookspecs
 
 GROUP = "zoo"
 DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
+CARD_FOLDER = "cards"  # a plugin package's sub-folder whose *.yaml cards are registered automatically
 
 
 @dataclass
@@ -26,6 +28,21 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
     disabled: bool = False
+    card_dir: str | None = None  # the package's cards/ folder, found without importing the plugin
+
+
+def card_folder(module_name: str) -> Path | None:
+    """The `cards/` folder inside a plugin package (found without running its code), or None."""
+    top = module_name.split(":", 1)[0].strip()
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folder = Path(location) / CARD_FOLDER
+        if folder.is_dir():
+            return folder
+    return None
 
 
 def disabled_names() -> set[str]:
@@ -61,6 +78,8 @@ def make_manager(extra_modules: list[ModuleType] | None = None) -> tuple[pluggy.
             version=dist.version if dist else None,
         )
         infos.append(info)
+        folder = card_folder(ep.value)
+        info.card_dir = str(folder) if folder else None
         if ep.name in blocked or (info.distribution and info.distribution in blocked):
             info.disabled = True
             continue
@@ -78,10 +97,7 @@ def make_manager(extra_modules: list[ModuleType] | None = None) -> tuple[pluggy.
         name = module.__name__
         pm.register(module, name=name)
         pm.check_pending()
-        infos.append(PluginInfo(name=name, module=name, hooks=sorted(h.name for h in pm.get_hookcallers(module) or [])))
+        folder = card_folder(name) if hasattr(module, "__path__") else None
+        infos.append(PluginInfo(name=name, module=name, hooks=sorted(h.name for h in pm.get_hookcallers(module) or []),
+                                card_dir=str(folder) if folder else None))
     return pm, infos
-
-
-def import_module(name: str) -> ModuleType:
-    """Import a module by dotted name (used for in-process test plugins)."""
-    return importlib.import_module(name)

@@ -56,6 +56,7 @@ class Registry:
     def add(self, kind: str, name: str, obj: Any, plugin: str) -> None:
         """Add one object; a second plugin using the same name makes the name unusable, loudly."""
         key = (kind, name)
+    unavailable: list[tuple[Card, str]] = field(default_factory=list)  # (card, what it needs) for `zoo list --all`
         if key in self.owners:
             first = self.owners[key]
             self.conflicts.setdefault(key, [first]).append(plugin)
@@ -132,21 +133,51 @@ def _collect_cards(pm: Any, reg: Registry) -> None:
         except Exception as exc:
             reg.problems.append(Problem(impl.plugin_name, f"register_model_cards raised {type(exc).__name__}: {exc}"))
     for plugin, obj in pending:
+def _folder_cards(folder: str) -> list[Path]:
+    return sorted(p for p in Path(folder).iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
         try:
             card = load_card_file(Path(obj)) if isinstance(obj, (str, Path)) else parse_card(obj, f"<card from {plugin}>")
+    for info in reg.plugins:  # each plugin's cards/ folder, found by convention
+        if info.card_dir and not info.disabled and info.error is None:
+            pending.extend((info.name, path) for path in _folder_cards(info.card_dir))
             _check_card(reg, card)
         except CardError as exc:
             reg.problems.append(Problem(plugin, str(exc)))
             continue
         reg.add("cards", card.name, card, plugin)
+    seen: set[tuple[str, Path]] = set()
 
+        if isinstance(obj, (str, Path)):
+            key = (plugin, Path(obj).resolve())
+            if key in seen:  # a card both in cards/ and registered by hand counts once
+                continue
+            seen.add(key)
 
 def _check_card(reg: Registry, card: Card) -> None:
+            if card.architecture not in reg.architectures:
+                reg.unavailable.append((card, f"architecture '{card.architecture}' (no installed plugin registers it)"))
     if card.architecture not in reg.architectures:
         known = ", ".join(sorted(reg.architectures)) or "(none)"
         raise CardError(
             f"{card.source}: field 'architecture' names '{card.architecture}', which no installed plugin "
             f"registers (installed: {known}). Fix: install its plugin package or correct the name."
+    _collect_unavailable(reg)
+
+
+def _collect_unavailable(reg: Registry) -> None:
+    """Cards shipped by disabled or broken plugins: not usable, but `zoo list --all` names what they need."""
+    for info in reg.plugins:
+        if not info.card_dir or not (info.disabled or info.error):
+            continue
+        why = "disabled by ZOO_DISABLE_PLUGINS" if info.disabled else "broken, see 'zoo plugins'"
+        for path in _folder_cards(info.card_dir):
+            try:
+                card = load_card_file(path)
+            except CardError:
+                continue
+            reg.unavailable.append((card, f"plugin '{info.name}' ({why})"))
         )
     try:
         reg.architectures[card.architecture].resolve_hyperparameters(card.hyperparameters)

@@ -15,6 +15,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list models (cards) from every installed plugin")
     p.add_argument("pattern", nargs="?", help="glob or substring of the model name")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--all", action="store_true",
+                   help="also cards that cannot run here, with the plugin or architecture each needs")
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("info", help="a model's card, geometry and cost")
     p.add_argument("name", help="model name or architecture id")
@@ -46,8 +48,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             "parameters": _params(card.architecture, card.hyperparameters),
             "offline": is_available_offline(card),
         })
+    missing = _unavailable(args.pattern) if args.all else []
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows + missing, indent=2))
         return 0
     head = f"{'NAME':<24} {'ARCH':<12} {'SCALE':>5} {'NOISE':>5} {'STYLE':<6} {'PARAMS':>10}  OFFLINE"
     print(head)
@@ -55,9 +58,25 @@ def cmd_list(args: argparse.Namespace) -> int:
         noise = "-" if r["noise_level"] < 0 else r["noise_level"]
         print(f"{r['name']:<24} {r['architecture']:<12} {r['scale']:>5} {noise:>5} {r['style']:<6} "
               f"{r['parameters']:>10,}  {'yes' if r['offline'] else 'no'}")
-    if not rows:
+    for r in missing:
+        noise = "-" if r["noise_level"] < 0 else r["noise_level"]
+        print(f"{r['name']:<24} {r['architecture']:<12} {r['scale']:>5} {noise:>5} {r['style']:<6} "
+              f"{'-':>10}  needs {r['needs']}")
+    if not rows and not missing:
         print("(no models match)" if args.pattern else "(no models installed)")
     return 0
+
+
+def _unavailable(pattern: str | None) -> list[dict]:
+    """Cards that cannot run here (their plugin is disabled or broken, or no plugin has their architecture)."""
+    import fnmatch
+
+    glob = pattern if pattern and any(ch in pattern for ch in "*?[") else f"*{pattern or ''}*"
+    registered = get_registry().cards
+    return [{"name": card.name, "architecture": card.architecture, "scale": card.scale,
+             "noise_level": card.noise_level, "style": card.style, "needs": needs}
+            for card, needs in sorted(get_registry().unavailable, key=lambda u: u[0].name)
+            if card.name not in registered and fnmatch.fnmatch(card.name, glob)]
 
 
 def cmd_info(args: argparse.Namespace) -> int:

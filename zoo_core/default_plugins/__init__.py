@@ -1,10 +1,8 @@
-"""Built-in plugin: weight formats, the torch backend, losses, degradations and the shipped cards.
+"""Built-in plugin: weight formats, the torch and ncnn backends, losses and degradations (no cards: those ship with their architecture's plugin).
 
 It is loaded through the `zoo` entry point like any third-party plugin.
 """
 from __future__ import annotations
-
-from importlib import resources
 
 from ..hookspecs import hookimpl
 
@@ -29,15 +27,6 @@ def register_backends(register):
 
     register(TorchBackend())
     register(NcnnBackend())
-
-
-@hookimpl
-def register_model_cards(register):
-    """Every YAML card shipped in model_cards/ (installed as the package zoo_model_cards)."""
-    root = resources.files("zoo_model_cards")
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml"):
-            register(str(entry))
 
 
 @hookimpl

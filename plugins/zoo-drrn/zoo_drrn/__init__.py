@@ -1,4 +1,4 @@
-"""zoo plugin: DRRN-lite and its trained weights (card in zoo's model_cards/)."""
+"""zoo plugin: DRRN-lite, its trained weights and its card (cards/)."""
 from __future__ import annotations
 
 import zoo

@@ -1,4 +1,4 @@
-"""zoo plugin: the seed's ESPCN_7 architecture and its trained weights (card in zoo's model_cards/)."""
+"""zoo plugin: the seed's ESPCN_7 architecture, its trained weights and its card (cards/)."""
 from __future__ import annotations
 
 import zoo

@@ -1,4 +1,4 @@
-"""zoo plugin: the UpConv_7 architecture (its cards ship in zoo's model_cards/)."""
+"""zoo plugin: the UpConv_7 architecture; its ten cards (cards/) are registered from this package."""
 from __future__ import annotations
 
 import zoo
