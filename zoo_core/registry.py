@@ -52,11 +52,11 @@ class Registry:
     conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     plugins: list[PluginInfo] = field(default_factory=list)
+    unavailable: list[tuple[Card, str]] = field(default_factory=list)  # (card, what it needs) for `zoo list --all`
 
     def add(self, kind: str, name: str, obj: Any, plugin: str) -> None:
         """Add one object; a second plugin using the same name makes the name unusable, loudly."""
         key = (kind, name)
-    unavailable: list[tuple[Card, str]] = field(default_factory=list)  # (card, what it needs) for `zoo list --all`
         if key in self.owners:
             first = self.owners[key]
             self.conflicts.setdefault(key, [first]).append(plugin)
@@ -125,44 +125,36 @@ def _register_for(reg: Registry, kind: str, plugin: str) -> Callable[[Any], None
 KINDS_BY_ATTR = {attr: word for attr, word in KINDS.values()}
 
 
+def _folder_cards(folder: str) -> list[Path]:
+    return sorted(p for p in Path(folder).iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
 def _collect_cards(pm: Any, reg: Registry) -> None:
     pending: list[tuple[str, Any]] = []
+    for info in reg.plugins:  # each plugin's cards/ folder, found by convention
+        if info.card_dir and not info.disabled and info.error is None:
+            pending.extend((info.name, path) for path in _folder_cards(info.card_dir))
     for impl in pm.hook.register_model_cards.get_hookimpls():
         try:
             impl.function(register=lambda obj, p=impl.plugin_name: pending.append((p, obj)))
         except Exception as exc:
             reg.problems.append(Problem(impl.plugin_name, f"register_model_cards raised {type(exc).__name__}: {exc}"))
-    for plugin, obj in pending:
-def _folder_cards(folder: str) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
-        try:
-            card = load_card_file(Path(obj)) if isinstance(obj, (str, Path)) else parse_card(obj, f"<card from {plugin}>")
-    for info in reg.plugins:  # each plugin's cards/ folder, found by convention
-        if info.card_dir and not info.disabled and info.error is None:
-            pending.extend((info.name, path) for path in _folder_cards(info.card_dir))
-            _check_card(reg, card)
-        except CardError as exc:
-            reg.problems.append(Problem(plugin, str(exc)))
-            continue
-        reg.add("cards", card.name, card, plugin)
     seen: set[tuple[str, Path]] = set()
-
+    for plugin, obj in pending:
         if isinstance(obj, (str, Path)):
             key = (plugin, Path(obj).resolve())
             if key in seen:  # a card both in cards/ and registered by hand counts once
                 continue
             seen.add(key)
-
-def _check_card(reg: Registry, card: Card) -> None:
+        try:
+            card = load_card_file(Path(obj)) if isinstance(obj, (str, Path)) else parse_card(obj, f"<card from {plugin}>")
             if card.architecture not in reg.architectures:
                 reg.unavailable.append((card, f"architecture '{card.architecture}' (no installed plugin registers it)"))
-    if card.architecture not in reg.architectures:
-        known = ", ".join(sorted(reg.architectures)) or "(none)"
-        raise CardError(
-            f"{card.source}: field 'architecture' names '{card.architecture}', which no installed plugin "
-            f"registers (installed: {known}). Fix: install its plugin package or correct the name."
+            _check_card(reg, card)
+        except CardError as exc:
+            reg.problems.append(Problem(plugin, str(exc)))
+            continue
+        reg.add("cards", card.name, card, plugin)
     _collect_unavailable(reg)
 
 
@@ -178,6 +170,14 @@ def _collect_unavailable(reg: Registry) -> None:
             except CardError:
                 continue
             reg.unavailable.append((card, f"plugin '{info.name}' ({why})"))
+
+
+def _check_card(reg: Registry, card: Card) -> None:
+    if card.architecture not in reg.architectures:
+        known = ", ".join(sorted(reg.architectures)) or "(none)"
+        raise CardError(
+            f"{card.source}: field 'architecture' names '{card.architecture}', which no installed plugin "
+            f"registers (installed: {known}). Fix: install its plugin package or correct the name."
         )
     try:
         reg.architectures[card.architecture].resolve_hyperparameters(card.hyperparameters)
