@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 
 import zoo
+from zoo_core import atomic
 from zoo_core.infer import imageio
 from zoo_core.infer.imageio import _orient, read_picture, save_picture
 from zoo_core.infer.modes import Picture
@@ -161,7 +162,7 @@ def test_unwritable_folder_and_permissions(tmp_path, monkeypatch):
 
     def denied(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied")
-    monkeypatch.setattr(imageio.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", denied)
     with pytest.raises(zoo.ImageError, match=r"cannot write to folder .*Permission denied"):
         save_picture(pic, tmp_path / "no.png")
 

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from zoo_core.cli import main
+from zoo_core import atomic
 from zoo_core.infer import batch, imageio
 from zoo_core.infer.jobs import collect, plan
 
@@ -130,7 +131,7 @@ def test_full_disk_on_one_file_others_continue(folder, tmp_path, monkeypatch, ca
 def test_unwritable_output_folder(folder, tmp_path, monkeypatch, capsys):
     def denied(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied")
-    monkeypatch.setattr(imageio.tempfile, "mkstemp", denied)  # we run as root: simulate a read-only folder
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", denied)  # we run as root: simulate a read-only folder
     assert main(["upscale", str(folder / "a.png"), str(folder / "b.jpg"), "-o", str(tmp_path / "o"), *TINY]) == 1
     err = capsys.readouterr().err
     assert err.count("cannot write to folder") == 2 and "Traceback" not in err

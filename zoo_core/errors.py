@@ -44,3 +44,8 @@ def did_you_mean(name: str, choices: list[str]) -> str:
 
     close = difflib.get_close_matches(name, choices, n=1)
     return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters (newlines, escapes) shown as \\n, \\x1b…: a name cannot forge a line."""
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)

@@ -2,24 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from ..errors import ZooError
+from ..errors import ZooError, one_line
 
 DEFAULT_MODEL = "upconv7-scale2x"
 
 
-def _positive(kind: type):  # argparse type: a positive number with a clear message
-    def parse(text: str) -> float | int:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-    return parse
+from ..numbers import flag
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -32,23 +24,23 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-n", "--noise", type=int, choices=range(-1, 4), default=None,
                    help="noise level -1..3: picks that card of the model's architecture and style")
     p.add_argument("--style", choices=("art", "photo"), default=None, help="model style (default: the model's)")
-    p.add_argument("-s", "--scale", type=_positive(float), default=None,
+    p.add_argument("-s", "--scale", type=flag("--scale", kind=float), default=None,
                    help="scale factor (default: the model's); 4, 8 by repeated passes, 1.5 or 3 by passes + downscale")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders (kept under OUT)")
     p.add_argument("--format", choices=("png", "webp", "jpeg", "jpg", "gif"), default=None,
                    help="output format (default png; animations keep theirs)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1..100 (default 95)")
+    p.add_argument("--quality", type=flag("--quality", lo=1, hi=100), default=95, help="JPEG/WebP quality 1..100 (default 95)")
     p.add_argument("--weights", type=Path, help="local safetensors overriding the card's weights")
-    p.add_argument("--tile", type=_positive(int), default=None, help="largest tile side in input pixels "
+    p.add_argument("--tile", type=flag("--tile", lo=1, hi=65536), default=None, help="largest tile side in input pixels "
                    "(default 256 on CPU, 512 on GPU); tiling never changes the result")
-    p.add_argument("--batch", type=_positive(int), default=None, help="tiles per batch (default: the backend's preference, e.g. 2 for ncnn on CPU, 4 on GPU)")
+    p.add_argument("--batch", type=flag("--batch", lo=1, hi=4096), default=None, help="tiles per batch (default: the backend's preference, e.g. 2 for ncnn on CPU, 4 on GPU)")
     p.add_argument("--tta", action="store_true", help="8-way flip/transpose ensemble (8× slower)")
     p.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda or cuda:N")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
                    help="fp32 (default, exact) or reduced bf16/fp16 (faster, see docs/precision.md)")
     p.add_argument("--backend", default=None, help="inference backend (default: ncnn on CPU fp32 where the model exports, else torch; 'torch' forces the reference)")
-    p.add_argument("--threads", type=_positive(int), default=None, help="CPU threads (default: all)")
-    p.add_argument("--max-pixels", type=_positive(int), default=None,
+    p.add_argument("--threads", type=flag("--threads", lo=1, hi=4096), default=None, help="CPU threads (default: all)")
+    p.add_argument("--max-pixels", type=flag("--max-pixels", lo=1, hi=10**12), default=None,
                    help="refuse inputs with more decoded pixels (default $ZOO_MAX_PIXELS or 100000000)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--resume", action="store_true", help="skip outputs that already exist (finish an interrupted run)")
@@ -80,28 +72,46 @@ def _demo_input(args: argparse.Namespace) -> None:
 
     out = args.output if args.output.suffix else args.output / "demo.png"
     src = out.with_name(out.stem + "-input.png")
+    if os.path.lexists(src) and not args.overwrite:  # the demo's own input must not replace a user's file
+        raise ZooError(f"{one_line(str(src))}: already exists and --demo would write its input there; "
+                       "pass --overwrite to replace it, or choose another -o.")
     save_image(demo_image(), src)
     args.inputs = [str(src)]
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
     """Upscale each input; print one line per failure; exit 1 if any failed (in any process)."""
+    import warnings
+
+    from ..atomic import Terminated, interrupt_on_term
+
+    # Pillow warns (e.g. "Corrupt EXIF data") on files it then reads or refuses: zoo's own line says it all.
+    warnings.filterwarnings("ignore", module=r"PIL\.")
+    try:
+        with interrupt_on_term():  # SIGTERM cleans up as Ctrl-C does: no .part left behind
+            if args.demo:
+                _demo_input(args)
+            return _run(args)
+    except KeyboardInterrupt as stop:
+        print("zoo: interrupted; finished outputs are complete, none is partial. "
+              "Run the same command with --resume to do the rest.", file=sys.stderr)
+        return 128 + stop.signum if isinstance(stop, Terminated) else 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Collect, pre-scan and process the inputs (this process's share of them under torchrun)."""
     from ..infer import shard
     from ..infer.batch import Options, run_jobs
-    from ..infer.jobs import collect, plan
+    from ..infer.jobs import collect, plan, real
 
-    if args.demo:
-        _demo_input(args)
-    if not 1 <= args.quality <= 100:
-        raise ZooError(f"--quality must be 1..100, got {args.quality}.")
     out_is_file = bool(args.output.suffix) and not args.output.is_dir()
     items = collect(args.inputs, recursive=args.recursive, exclude=None if out_is_file else args.output)
     if not items:
         raise ZooError("No input images found. Pass image files, folders (-r for sub-folders), globs, "
                        ".txt lists, or --demo.")
     if len(items) > 1 and out_is_file:
-        raise ZooError(f"{len(items)} inputs but -o {args.output} looks like a file; give a folder.")
-    jobs = plan(items, args.output, fmt=args.format)
+        raise ZooError(f"{len(items)} inputs but -o {one_line(str(args.output))} looks like a file; give a folder.")
+    jobs = plan(items, args.output, fmt=args.format, limit=args.max_pixels)
     me = shard.from_env()
     device = shard.device_for(args.device, me)
     group = shard.Group(me, "cpu" if device == "auto" else device)
@@ -109,13 +119,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         first, rest, scale = _models(args, device)
         opts = Options(scale=scale, tta=args.tta, tile=args.tile, quality=args.quality, max_pixels=args.max_pixels,
                        overwrite=args.overwrite, resume=args.resume)
-        inputs = {it.src.resolve() for it in items}
-        try:
-            summary = run_jobs(shard.shard(jobs, me), first, rest, opts, inputs=inputs, quiet=args.quiet)
-        except KeyboardInterrupt:
-            print("zoo: interrupted; finished outputs are complete, none is partial. "
-                  "Run the same command with --resume to do the rest.", file=sys.stderr)
-            return 130
+        inputs = {real(it.src) for it in items}
+        summary = run_jobs(shard.shard(jobs, me), first, rest, opts, inputs=inputs, quiet=args.quiet)
         failed = group.total(len(summary.failed))
     finally:
         group.close()

@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-from ..errors import ZooError
+from ..errors import ImageError, one_line
 from .animation import map_frames, read_animation, write_animation
 from .imageio import read_picture, save_picture
-from .jobs import Job, check_target
+from .jobs import Job, check_target, failure, quoted
 from .modes import Picture, drop_opaque_alpha
-from .scaling import passes_for, scale_picture
+from .scaling import passes_for, scale_picture, target_size
 from .tiler import tile_count
 from .upscaler import Upscaler
 
 Tick = Callable[[int], None]
+# Largest side each output format can store (libjpeg: 65500; WebP: 16383), checked before computing.
+MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535, "PNG": 2**31 - 1}
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,29 @@ def upscale_one(pic: Picture, first: Upscaler, rest: Upscaler, opts: Options, on
     return scale_picture(drop_opaque_alpha(pic), opts.scale, first.scale, step)
 
 
+def check_fits(job: Job, size: tuple[int, int], scale: float) -> None:
+    """ImageError when the output would be too large for its format: said before any computing."""
+    h, w = target_size(size[0], size[1], scale)
+    side = MAX_SIDE.get(job.fmt, 2**31 - 1)
+    if max(w, h) > side:
+        raise ImageError(f"{quoted(job.dst)}: the result would be {w}×{h}, but {job.fmt} stores at most "
+                         f"{side} pixels a side; use --format png, a smaller -s, or crop the image.")
+
+
 def process(job: Job, first: Upscaler, rest: Upscaler, opts: Options, *,
             on_total: Tick | None = None, on_tile: Tick | None = None) -> None:
     """Read, upscale and write one job; ZooError on any failure (nothing written then)."""
     tile = int(opts.tile or first._tile(None))
     if job.animated:
         anim = read_animation(job.src, limit=opts.max_pixels)
+        check_fits(job, anim.size, opts.scale)
         if on_total:
             on_total(sum(count_tiles(drop_opaque_alpha(f), first, opts, tile) for f in anim.frames))
         out = map_frames(anim, lambda p: upscale_one(p, first, rest, opts, on_tile))
         write_animation(out, job.dst, fmt=job.fmt, quality=opts.quality)
         return
     pic = read_picture(job.src, limit=opts.max_pixels)
+    check_fits(job, pic.size, opts.scale)
     if on_total:
         on_total(count_tiles(drop_opaque_alpha(pic), first, opts, tile))
     save_picture(upscale_one(pic, first, rest, opts, on_tile), job.dst, fmt=job.fmt, quality=opts.quality)
@@ -101,15 +114,19 @@ def say(line: str, stream: TextIO) -> None:
     from tqdm import tqdm
 
     with tqdm.external_write_mode(file=stream):
-        stream.write(line + "\n")
+        stream.write(one_line(line) + "\n")
         stream.flush()
 
 
-def run_jobs(jobs: list[Job], first: Upscaler, rest: Upscaler, opts: Options, *, inputs: set[Path],
+def run_jobs(jobs: list[Job], first: Upscaler, rest: Upscaler, opts: Options, *, inputs: set[str],
              quiet: bool = False, out: TextIO | None = None) -> Summary:
     """Process every job; KeyboardInterrupt stops between writes (outputs are complete or absent)."""
+    from ..atomic import clean_leftovers
+
     out = out or sys.stdout
     summary = Summary()
+    for folder in sorted({str(j.dst.parent) for j in jobs if j.error is None}):
+        clean_leftovers(Path(folder))  # temp files of an earlier run that was killed (SIGKILL, power cut)
     files, new_tile_bar = _bars(len(jobs), quiet)
     state: dict[str, object] = {}
 
@@ -124,6 +141,9 @@ def run_jobs(jobs: list[Job], first: Upscaler, rest: Upscaler, opts: Options, *,
     try:
         for job in jobs:
             try:
+                if job.error is not None:  # the pre-scan failed it: reported in its turn
+                    _fail(summary, job.error)
+                    continue
                 if not check_target(job, inputs, overwrite=opts.overwrite, resume=opts.resume):
                     summary.skipped += 1
                     continue
@@ -131,12 +151,8 @@ def run_jobs(jobs: list[Job], first: Upscaler, rest: Upscaler, opts: Options, *,
                 summary.done += 1
                 if not quiet:
                     say(f"{job.src} -> {job.dst}", out)
-            except ZooError as err:
-                _fail(summary, str(err))
-            except MemoryError:
-                _fail(summary, f"{job.src}: out of memory; try a smaller --tile or --batch 1.")
-            except Exception as exc:  # a bug must not stop the other files of a folder; say what it was
-                _fail(summary, f"{job.src}: unexpected {type(exc).__name__}: {exc} (please report this).")
+            except Exception as exc:  # one bad file never stops the others; interrupts pass through
+                _fail(summary, failure(job.src, exc))
             finally:
                 files.update(1)  # type: ignore[attr-defined]
     finally:

@@ -5,7 +5,6 @@ import contextlib
 import errno
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -21,17 +20,22 @@ FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG", "jpg": "JPEG", "gif": "
 SUFFIX = {"PNG": ".png", "WEBP": ".webp", "JPEG": ".jpg", "GIF": ".gif"}
 
 
+MAX_LIMIT = 10**12  # a million megapixels: beyond any memory, so beyond any real limit
+
+
 def max_pixels(given: int | None = None) -> int:
     """The decoded-pixel limit: the argument, else $ZOO_MAX_PIXELS, else 100 megapixels."""
+    from ..numbers import env_number, number
+
+    hint = "Give a number of pixels, e.g. 200000000."
     if given is not None:
-        return int(given)
-    env = os.environ.get("ZOO_MAX_PIXELS", "").strip()
-    if not env:
-        return DEFAULT_MAX_PIXELS
-    try:
-        return int(float(env))
-    except ValueError:
-        raise ImageError(f"ZOO_MAX_PIXELS={env!r} is not a number of pixels (e.g. 200000000).") from None
+        return int(number("--max-pixels", given, lo=1, hi=MAX_LIMIT, hint=hint, error=ImageError))
+    return int(env_number("ZOO_MAX_PIXELS", DEFAULT_MAX_PIXELS, lo=1, hi=MAX_LIMIT, hint=hint, error=ImageError))
+
+
+# What Pillow's decoders raise on damaged files besides OSError: each is a bad file, never a zoo bug.
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, struct.error, EOFError, IndexError, TypeError, KeyError,
+                 ZeroDivisionError, OverflowError, AttributeError, AssertionError, RecursionError)
 
 
 @contextlib.contextmanager
@@ -65,8 +69,18 @@ def opened(path: Path, limit: int | None = None) -> Iterator[Image.Image]:
         raise ImageError(f"{path}: permission denied; cannot read it.") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file Pillow can read.") from None
-    except (OSError, ValueError, SyntaxError, struct.error, EOFError) as exc:
-        raise ImageError(f"{path}: cannot decode image, it may be truncated or corrupt ({exc}).") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageError(f"{path}: is a symbolic link that loops back to itself; remove or repair the link.") from None
+        raise ImageError(f"{path}: cannot decode image, it may be truncated or corrupt ({_short(exc)}).") from None
+    except DECODE_ERRORS as exc:
+        raise ImageError(f"{path}: cannot decode image, it may be truncated or corrupt ({_short(exc)}).") from None
+
+
+def _short(exc: BaseException) -> str:
+    """The exception's text, else its type name, cut to one short phrase."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
 
 
 def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
@@ -115,26 +129,9 @@ def output_format(path: Path, fmt: str | None) -> str:
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write through `write` into a temp file in the same folder, then rename: never a partial file."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot write to folder {path.parent} ({exc.strerror or exc}).") from None
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; outputs should look like any other file
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException as exc:  # Ctrl-C included: the temp file goes, the target is untouched
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            hint = " The disk is full." if exc.errno == errno.ENOSPC else ""
-            raise ImageError(f"{path}: write failed ({exc.strerror or exc}).{hint}") from None
-        raise
+    from ..atomic import atomic_write as write_atomically
+
+    write_atomically(Path(path), write, ImageError)
 
 
 def _png_info(pic: Picture) -> PngImagePlugin.PngInfo | None:
