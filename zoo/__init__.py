@@ -7,6 +7,7 @@
 from zoo_core.api import build_model, fetch, get_card, list_models, load
 from zoo_core.architecture import Architecture, Geometry
 from zoo_core.cards import Card, parse_card
+from zoo_core.commands import Command
 from zoo_core.errors import (
     CardError,
     ConfigError,
@@ -24,7 +25,7 @@ from zoo_core.interfaces import ConvertedWeights, DegradationSpec, LossSpec
 from zoo_core.registry import get_registry, reset_registry
 
 __all__ = [
-    "Architecture", "Card", "CardError", "ConfigError", "ConvertedWeights", "DegradationSpec",
+    "Architecture", "Card", "CardError", "Command", "ConfigError", "ConvertedWeights", "DegradationSpec",
     "DuplicateNameError", "FetchError", "Geometry", "ImageError", "LossSpec", "PluginError",
     "UnknownNameError", "Upscaler", "WeightsError", "ZooError", "build_model", "fetch", "get_card",
     "get_registry", "hookimpl", "list_models", "load", "parse_card", "reset_registry",

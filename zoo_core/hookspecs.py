@@ -12,6 +12,11 @@ Register = Callable[[Any], None]
 
 
 @hookspec
+def register_commands(register: Register) -> None:
+    """Register `zoo NAME` sub-commands: register(zoo.Command(name=..., help=..., run=..., arguments=...))."""
+
+
+@hookspec
 def register_architectures(register: Register) -> None:
     """Register model architectures: register(zoo.Architecture(...))."""
 

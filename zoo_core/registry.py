@@ -9,12 +9,14 @@ from typing import Any, Callable
 
 from .architecture import Architecture, check_keyword_only
 from .cards import Card, load_card_file, parse_card
+from .commands import Command
 from .errors import CardError, DuplicateNameError, UnknownNameError, ZooError, did_you_mean
 from .interfaces import DegradationSpec, LossSpec
 from .plugins import PluginInfo, make_manager
 
 # hook -> (collection, plural word for messages, type check or None for duck typing)
 KINDS: dict[str, tuple[str, str]] = {
+    "register_commands": ("commands", "command"),
     "register_architectures": ("architectures", "architecture"),
     "register_degradations": ("degradations", "degradation"),
     "register_losses": ("losses", "loss"),
@@ -22,6 +24,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "register_backends": ("backends", "backend"),
 }
 EXPECTED: dict[str, Callable[[Any], bool]] = {
+    "commands": lambda o: isinstance(o, Command),
     "architectures": lambda o: isinstance(o, Architecture),
     "degradations": lambda o: isinstance(o, DegradationSpec),
     "losses": lambda o: isinstance(o, LossSpec),
@@ -48,6 +51,7 @@ class Registry:
     weight_formats: dict[str, Any] = field(default_factory=dict)
     backends: dict[str, Any] = field(default_factory=dict)
     cards: dict[str, Card] = field(default_factory=dict)
+    commands: dict[str, Command] = field(default_factory=dict)  # the first plugin to register a name keeps it
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -59,8 +63,12 @@ class Registry:
         key = (kind, name)
         if key in self.owners:
             first = self.owners[key]
+            if kind == "commands":  # a clash never takes a built-in command away: the first one stays
+                self.problems.append(Problem(plugin, f"command '{name}' is already registered by '{first}'; "
+                                             f"rename it or disable one (ZOO_DISABLE_PLUGINS={plugin})."))
+                return
             self.conflicts.setdefault(key, [first]).append(plugin)
-            self.problems.append(Problem(plugin, f"{kind[:-1].replace('_', ' ')} '{name}' is registered by both "
+            self.problems.append(Problem(plugin, f"{KINDS_BY_ATTR[kind]} '{name}' is registered by both "
                                          f"'{first}' and '{plugin}'; uninstall or disable one "
                                          f"(ZOO_DISABLE_PLUGINS={plugin})."))
             return

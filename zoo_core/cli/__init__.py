@@ -1,4 +1,8 @@
-"""The `zoo` command: a thin face over the public API. Each sub-command lives in its own module."""
+"""The `zoo` command: a thin face over the public API. Each sub-command lives in its own module.
+
+Every sub-command, built-in or a plugin's, is registered through the `register_commands` hook; the
+built-in plugin registers the modules listed in `_commands()`.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +10,7 @@ import sys
 import warnings
 from types import ModuleType
 
+from ..commands import Command, module_commands
 from ..errors import ZooError
 
 
@@ -17,16 +22,28 @@ def _commands() -> list[ModuleType]:
     return [info_cmd, fetch_cmd, convert_cmd, push_cmd, upscale_cmd, serve_cmd, train_cmd]
 
 
+def builtin_commands() -> list[Command]:
+    """The built-in sub-commands, as the built-in plugin registers them."""
+    return [command for module in _commands() for command in module_commands(module)]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command attached."""
+    """The argument parser with every registered sub-command attached."""
+    from ..registry import get_registry
+
     parser = argparse.ArgumentParser(prog="zoo", description="Anime-style super-resolution model zoo.")
     from zoo_core import __version__
 
     parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in _commands():
-        module.add_parsers(sub)
+    reg = get_registry()
+    commands = dict(reg.commands)
+    if not any(kind == "commands" and who == "builtins" for (kind, _), who in reg.owners.items()):
+        for command in builtin_commands():  # the built-in plugin disabled or broken: keep the CLI usable
+            commands.setdefault(command.name, command)
+    for command in commands.values():
+        command.attach(sub)
     return parser
 
 

@@ -1,10 +1,21 @@
-"""Built-in plugin: weight formats, the torch and ncnn backends, losses and degradations (no cards: those ship with their architecture's plugin).
+"""Built-in plugin: the commands, weight formats, torch and ncnn backends, losses and degradations.
+
+No cards: those ship with their architecture's plugin.
 
 It is loaded through the `zoo` entry point like any third-party plugin.
 """
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
+
+
+@hookimpl
+def register_commands(register):
+    """The built-in sub-commands (list, info, upscale, train…), through the same hook as a plugin's."""
+    from ..cli import builtin_commands
+
+    for command in builtin_commands():
+        register(command)
 
 
 @hookimpl
