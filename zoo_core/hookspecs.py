@@ -44,3 +44,8 @@ def register_weight_formats(register: Register) -> None:
 @hookspec
 def register_backends(register: Register) -> None:
     """Register inference engines: register(zoo.Backend subclass instance)."""
+
+
+@hookspec
+def register_datasets(register: Register) -> None:
+    """Register training corpora for `zoo data prepare`: register(zoo_core.data.DatasetSpec(...))."""

@@ -17,9 +17,9 @@ from ..errors import ZooError
 def _commands() -> list[ModuleType]:
     from . import convert_cmd, fetch_cmd, info_cmd, upscale_cmd, serve_cmd
     from . import push_cmd
-    from . import train_cmd
+    from . import train_cmd, data_cmd
 
-    return [info_cmd, fetch_cmd, convert_cmd, push_cmd, upscale_cmd, serve_cmd, train_cmd]
+    return [info_cmd, fetch_cmd, convert_cmd, push_cmd, upscale_cmd, serve_cmd, train_cmd, data_cmd]
 
 
 def builtin_commands() -> list[Command]:

@@ -22,6 +22,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="override a config key, e.g. --set optim.lr=5e-4 (YAML value)")
     p.add_argument("--no-resume", action="store_true", help="start from scratch even if run_dir has checkpoints")
     p.add_argument("--export-only", action="store_true", help="export the newest checkpoint as card + weights")
+    p.add_argument("--install", action="store_true",
+                   help="export into the config's export.weights/export.card (e.g. a plugin's folder) instead of "
+                        "RUN_DIR/export")
     p.set_defaults(func=cmd_train)
 
     e = sub.add_parser("eval", help="PSNR/SSIM of a model vs bicubic and Lanczos on a folder of HR images")
@@ -55,12 +58,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, _overrides(args))
     # The card records how to reproduce the weights: the training command, not the export step.
-    argv = [a for a in sys.argv[1:] if a != "--export-only"]
+    argv = [a for a in sys.argv[1:] if a not in ("--export-only", "--install")]
     command = "zoo " + " ".join(shlex.quote(a) for a in argv) if argv else None
     if args.export_only:
-        weights, card = export_latest(cfg, command=command)
+        weights, card = export_latest(cfg, command=command, install=args.install)
     else:
-        weights, card = run(cfg, resume=not args.no_resume, command=command)
+        weights, card = run(cfg, resume=not args.no_resume, command=command, install=args.install)
     if weights:
         print(f"weights: {weights}" + (f"\ncard: {card}" if card else ""))
     return 0
@@ -75,4 +78,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     if args.grid and not args.json:
         print(f"grid: {args.grid}")
-    return 0
+    for line in report.get("skipped", []):  # scored without them; the exit status says so
+        print(f"zoo: error: {line} (left out of the scores)", file=sys.stderr)
+    return 1 if report.get("skipped") else 0

@@ -36,6 +36,8 @@ class SyntheticConfig:
 class DataConfig:
     """HR images (folders of PNG/JPEG, plus synthetic ones) cut into a grid of patches."""
 
+    corpus: str = ""  # a prepared corpus (`zoo data prepare NAME`): its train split is used
+    source_repeat: dict[str, int] = field(default_factory=dict)  # corpus source package -> extra repeat factor
     dirs: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)  # file names (not paths) held out for evaluation
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
@@ -91,6 +93,8 @@ class ValidateConfig:
     """PSNR-Y against bicubic on held-out images every `every` steps."""
 
     every: int = 500
+    corpus: str = ""  # a prepared corpus: `count` pictures of its val split, spread over its sources
+    count: int = 16
     files: list[str] = field(default_factory=list)  # held-out image files
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     max_side: int = 256  # validation images are centre-cropped to this many HR pixels
@@ -196,8 +200,12 @@ def check(cfg: TrainConfig) -> None:
     check_sampling(d.sampling)
     if not d.scales or not all(isinstance(s, (int, float)) and not isinstance(s, bool) and 0 < s <= 1 for s in d.scales):
         raise ConfigError(f"data.scales is {d.scales}; give factors in (0, 1], e.g. [1.0, 0.75, 0.5].")
-    if not d.dirs and d.synthetic.count < 1:
-        raise ConfigError("data: give at least one folder in data.dirs or data.synthetic.count >= 1.")
+    if not d.dirs and not d.corpus and d.synthetic.count < 1:
+        raise ConfigError("data: name a corpus (data.corpus), folders (data.dirs) or data.synthetic.count >= 1.")
+    if any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in d.source_repeat.values()):
+        raise ConfigError(f"data.source_repeat is {d.source_repeat}; give whole numbers >= 1 per source package.")
+    if cfg.validate.count < 1:
+        raise ConfigError(f"validate.count is {cfg.validate.count}; give at least 1.")
     if not cfg.model.architecture:
         raise ConfigError("model.architecture is required (e.g. espcn7). Run 'zoo list' to see them.")
 

@@ -44,6 +44,43 @@ def image_files(dirs: Sequence[str | Path], exclude: Sequence[str] = ()) -> list
     return files
 
 
+def corpus_files(name: str, split: str) -> list[Path]:
+    """The files of a prepared corpus split (a clear error naming `zoo data prepare` when missing)."""
+    from ..data.prepare import split_files
+
+    return split_files(name, split)
+
+
+def corpus_images(name: str, scales: Sequence[float], source_repeat: dict[str, int]) -> list[Image.Image]:
+    """The train split's pictures at each scale, each source's repeated source_repeat[package] times."""
+    from ..data.prepare import split_entries
+
+    entries = split_entries(name, "train")
+    unknown = sorted(set(source_repeat) - {pkg for _, pkg in entries})
+    if unknown:
+        raise ConfigError(f"data.source_repeat names '{unknown[0]}', which is not a source of corpus '{name}' "
+                          f"(its sources: {', '.join(sorted({p for _, p in entries}))}).")
+    out: list[Image.Image] = []
+    for pkg in sorted({p for _, p in entries}):
+        images = rescaled(load_images([f for f, p in entries if p == pkg]), scales)
+        out += images * source_repeat.get(pkg, 1)
+    return out
+
+
+def spread(files: Sequence[Path], count: int, key=lambda p: p.name.split("-", 1)[0]) -> list[Path]:
+    """`count` files spread evenly over the list, taken in turn from each source (name prefix)."""
+    groups: dict[str, list[Path]] = {}
+    for f in sorted(files):
+        groups.setdefault(key(f), []).append(f)
+    picked: list[Path] = []
+    per = max(1, count // max(1, len(groups)))
+    for members in groups.values():
+        n = min(len(members), per)
+        picked += [members[(i * len(members)) // n] for i in range(n)]
+    rest = [f for f in sorted(files) if f not in picked]
+    return (picked + rest[:: max(1, len(rest) // max(1, count - len(picked)))])[:count] if count > len(picked) else picked[:count]
+
+
 def load_images(files: Sequence[Path]) -> list[Image.Image]:
     """Decode every file once into memory as RGB."""
     out = []
@@ -72,13 +109,22 @@ def grid_boxes(size: tuple[int, int], patch: int) -> list[Box]:
     return [(patch * i, patch * j, patch * (i + 1), patch * (j + 1)) for i in range(w // patch) for j in range(h // patch)]
 
 
+DETAIL_BLOCK = 4  # the detail table counts 4×4 blocks: 1/16 of the memory, so a corpus of 1,000 pictures fits
+
+
 def detail_table(img: Image.Image, scale: int) -> np.ndarray:
-    """Summed-area table of how much bicubic shrink-then-enlarge loses at each pixel (squared error)."""
+    """Summed-area table, per DETAIL_BLOCK block, of how much bicubic shrink-then-enlarge loses (squared error)."""
     w, h = img.size
     small = img.resize((max(1, w // scale), max(1, h // scale)), Image.Resampling.BICUBIC)
     lost = np.asarray(img, dtype=np.float32) - np.asarray(small.resize((w, h), Image.Resampling.BICUBIC), dtype=np.float32)
-    table = np.zeros((h + 1, w + 1), dtype=np.float64)
-    table[1:, 1:] = np.square(lost).sum(axis=2).cumsum(0).cumsum(1)
+    err = np.square(lost).sum(axis=2)
+    b = DETAIL_BLOCK
+    hb, wb = -(-h // b), -(-w // b)
+    padded = np.zeros((hb * b, wb * b), dtype=np.float32)
+    padded[:h, :w] = err
+    blocks = padded.reshape(hb, b, wb, b).sum(axis=(1, 3), dtype=np.float64)
+    table = np.zeros((hb + 1, wb + 1), dtype=np.float64)
+    table[1:, 1:] = blocks.cumsum(0).cumsum(1)
     return table
 
 
@@ -151,8 +197,9 @@ class PatchDataset(Dataset):
         key = id(self.images[i])
         if key not in self._detail:
             self._detail[key] = detail_table(self.images[i], self.geometry.scale)
-        t, (x, y) = self._detail[key], xy
-        return float(t[y + side, x + side] - t[y, x + side] - t[y + side, x] + t[y, x])
+        t, b = self._detail[key], DETAIL_BLOCK
+        x0, y0, x1, y1 = xy[0] // b, xy[1] // b, (xy[0] + side) // b, (xy[1] + side) // b  # nearest whole blocks
+        return float(t[y1, x1] - t[y0, x1] - t[y1, x0] + t[y0, x0])
 
     def __getitem__(self, g: int) -> tuple[torch.Tensor, torch.Tensor]:
         epoch, pos = divmod(int(g), self.per_epoch)

@@ -26,6 +26,9 @@ def recipe(cfg: TrainConfig) -> str:
     if list(d.scales) != [1.0]:
         counted = f" at scales {', '.join(f'{s:g}' for s in d.scales)}{counted}"
     src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "") + counted for x in d.dirs]
+    if d.corpus:
+        more = "".join(f", {pkg} pictures counted {n} times" for pkg, n in sorted(d.source_repeat.items()))
+        src.append(f"the train split of corpus '{d.corpus}' (zoo data prepare {d.corpus}){more}{counted}")
     return (
         f"Data: {'; '.join(src)}; {d.patch_size}px HR patches "
         f"{SAMPLINGS[d.sampling]}, at most "
@@ -43,6 +46,8 @@ def _validation_metric(cfg: TrainConfig, step: int, metrics: dict[str, Any]) -> 
     v = cfg.validate
     names = [Path(f).name for f in v.files] + ([f"{v.synthetic.count} synthetic (seeds {v.synthetic.seed}..)"]
                                                if v.synthetic.count else [])
+    if v.corpus:
+        names.insert(0, f"{v.count} pictures of corpus '{v.corpus}' val split")
     return {
         "name": f"PSNR-Y {cfg.model.architecture} validation (dB)",
         "value": round(float(metrics.get("psnr_y", float("nan"))), 3),
@@ -54,27 +59,39 @@ def _validation_metric(cfg: TrainConfig, step: int, metrics: dict[str, Any]) -> 
     }
 
 
+def destinations(cfg: TrainConfig, install: bool) -> tuple[Path, Path | None, str]:
+    """(weights, card, card's weights.file): under run_dir/export, or the config's own paths with install."""
+    e = cfg.export
+    if install:
+        if not e.weights:
+            raise ConfigError("export.weights is empty: say where the .safetensors file goes.")
+        return Path(e.weights), Path(e.card) if e.card else None, e.weights_ref
+    # by default training writes only into its run folder, never into tracked files
+    name = e.card_name or cfg.name
+    out = Path(cfg.run_dir) / "export"
+    return out / f"{name}.safetensors", out / f"{name}.yaml", f"{name}.safetensors"
+
+
 def export(cfg: TrainConfig, model: nn.Module, *, ema: dict[str, torch.Tensor] | None, step: int,
            metrics: dict[str, Any], hyperparameters: dict[str, Any], scale: int,
-           command: str | None = None) -> tuple[Path, Path | None]:
-    """Write the weights (EMA when configured) and, if export.card is set, the card. Returns both paths."""
+           command: str | None = None, install: bool = False) -> tuple[Path, Path | None]:
+    """Write the weights (EMA when configured) and the card. Returns both paths."""
     e = cfg.export
-    if not e.weights:
-        raise ConfigError("export.weights is empty: say where the .safetensors file goes.")
+    weights, card_path, weights_ref = destinations(cfg, install)
     tensors = dict(ema) if (ema is not None and e.use_ema) else model.state_dict()
     tensors = {k: v.detach().float() if v.dtype.is_floating_point else v for k, v in tensors.items()}
     meta = {"architecture": cfg.model.architecture, "hyperparameters": json.dumps(hyperparameters, sort_keys=True),
             "step": str(step), "zoo_train": cfg.name}
-    weights = Path(e.weights)
+    weights.parent.mkdir(parents=True, exist_ok=True)
     sha = save_safetensors(weights, tensors, meta)
-    if not e.card:
+    if card_path is None:
         return weights, None
     card = {
         "name": e.card_name or cfg.name,
         "architecture": cfg.model.architecture,
         "hyperparameters": dict(hyperparameters),
         "task": {"scale": scale, "noise_level": e.noise_level, "style": "art"},
-        "weights": {"file": e.weights_ref or str(weights.resolve()), "sha256": sha},
+        "weights": {"file": weights_ref or str(weights.resolve()), "sha256": sha},
         "upstream": {
             "description": f"Trained by zoo ({step} steps). {recipe(cfg)}",
             "command": command or " ".join(["zoo", *sys.argv[1:]]),
@@ -85,6 +102,6 @@ def export(cfg: TrainConfig, model: nn.Module, *, ema: dict[str, torch.Tensor] |
         "metrics": {"psnr_y_2x_validation": _validation_metric(cfg, step, metrics)} if metrics else {},
         "tags": ["trained-by-zoo"],
     }
-    parse_card(card, e.card)  # refuse to write a card zoo could not load
-    atomic_write_bytes(Path(e.card), yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=100).encode())
-    return weights, Path(e.card)
+    parse_card(card, str(card_path))  # refuse to write a card zoo could not load
+    atomic_write_bytes(card_path, yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=100).encode())
+    return weights, card_path

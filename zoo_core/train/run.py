@@ -23,8 +23,9 @@ def _hp_and_scale(cfg: TrainConfig) -> tuple[dict, int]:
     return hp, arch.geometry(hp).scale
 
 
-def run(cfg: TrainConfig, *, resume: bool = True, command: str | None = None) -> tuple[Path | None, Path | None]:
-    """Train, then export on rank 0 when export.weights is set."""
+def run(cfg: TrainConfig, *, resume: bool = True, command: str | None = None,
+        install: bool = False) -> tuple[Path | None, Path | None]:
+    """Train, then export on rank 0 (into run_dir/export, or the config's export paths with install)."""
     callbacks = [ProgressCallback(total=cfg.optim.steps, every=cfg.log_every),
                  JsonlLogCallback(Path(cfg.run_dir) / "log.jsonl", every=cfg.log_every)]
     state = train(cfg, callbacks=callbacks, resume=resume)
@@ -32,17 +33,17 @@ def run(cfg: TrainConfig, *, resume: bool = True, command: str | None = None) ->
         print(f"zoo: stopped at step {state.step}; checkpoint saved in {cfg.run_dir}. "
               "Run the same command to resume.", file=sys.stderr)
         return None, None
-    if state.rank != 0 or not cfg.export.weights:
+    if state.rank != 0:
         return None, None
     if not state.last_validation and cfg.validate.every > 0:  # nothing left to train: validate the checkpoint
-        return export_latest(cfg, command=command)
+        return export_latest(cfg, command=command, install=install)
     hp, scale = _hp_and_scale(cfg)
     assert state.model is not None
     return export(cfg, state.model, ema=state.ema, step=state.step, metrics=state.last_validation,
-                  hyperparameters=hp, scale=scale, command=command)
+                  hyperparameters=hp, scale=scale, command=command, install=install)
 
 
-def export_latest(cfg: TrainConfig, *, command: str | None = None) -> tuple[Path, Path | None]:
+def export_latest(cfg: TrainConfig, *, command: str | None = None, install: bool = False) -> tuple[Path, Path | None]:
     """Export the newest checkpoint in run_dir, re-validating it for the card's metrics."""
     ckpt = latest_checkpoint(Path(cfg.run_dir))
     if ckpt is None:
@@ -57,4 +58,4 @@ def export_latest(cfg: TrainConfig, *, command: str | None = None) -> tuple[Path
     print(json.dumps({"checkpoint": str(ckpt), "step": step, **metrics}))
     hp, scale = _hp_and_scale(cfg)
     return export(cfg, parts.model, ema=ema, step=step, metrics=metrics, hyperparameters=hp, scale=scale,
-                  command=command)
+                  command=command, install=install)

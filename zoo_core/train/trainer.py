@@ -20,7 +20,8 @@ from ..errors import ConfigError
 from ..registry import get_registry
 from .checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, to_dict
-from .dataset import PatchDataset, StepBatchSampler, image_files, load_images, rescaled
+from .dataset import (PatchDataset, StepBatchSampler, corpus_files, corpus_images, image_files, load_images, rescaled,
+                      spread)
 from .metrics import psnr
 from .synthetic import synthetic_images
 from .validation import ValPair, make_pairs, validate, validation_images
@@ -124,13 +125,15 @@ def build_parts(cfg: TrainConfig, *, with_data: bool = True) -> Parts:
         raise ConfigError(f"Bad options for degradation '{deg_spec.name}' or loss '{loss_spec.name}': {exc}.") from None
     d, dataset = cfg.data, None
     if with_data:
-        images = rescaled(load_images(image_files(d.dirs, d.exclude)), d.scales) * d.repeat
+        images = rescaled(load_images(image_files(d.dirs, d.exclude)), d.scales)
+        images = (images + (corpus_images(d.corpus, d.scales, d.source_repeat) if d.corpus else [])) * d.repeat
         images += synthetic_images(d.synthetic.count, size=d.synthetic.size, seed=d.synthetic.seed)
         dataset = PatchDataset(images, patch_size=d.patch_size, max_patch_per_img=d.max_patch_per_img,
                                degradation=degradation, geometry=geometry, seed=cfg.optim.seed, augment=d.augment,
                                sampling=d.sampling)
     v = cfg.validate
-    val = validation_images(v.files, v.synthetic.count, v.synthetic.size, v.synthetic.seed)
+    held = list(v.files) + ([str(f) for f in spread(corpus_files(v.corpus, "val"), v.count)] if v.corpus else [])
+    val = validation_images(held, v.synthetic.count, v.synthetic.size, v.synthetic.seed)
     pairs = make_pairs(val, degradation=degradation, scale=geometry.scale, max_side=v.max_side)
     return Parts(model, geometry, dataset, loss, pairs)
 

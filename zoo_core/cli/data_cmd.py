@@ -1,0 +1,62 @@
+"""`zoo data prepare [NAME]` and `zoo data list`: training corpora from the registered dataset plugins."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_CORPUS = "debian-art"
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Attach `data` with its prepare and list sub-commands."""
+    p = sub.add_parser("data", help="training corpora: prepare and list them")
+    data_sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    data_sub.required = True
+    prep = data_sub.add_parser("prepare", help="download, render, de-duplicate and split a corpus")
+    prep.add_argument("name", nargs="?", default=DEFAULT_CORPUS, help=f"corpus name (default: {DEFAULT_CORPUS})")
+    prep.add_argument("--dir", type=Path, help="where to build it (default: $ZOO_HOME/data/NAME)")
+    prep.add_argument("--force", action="store_true", help="rebuild even if a complete copy exists")
+    prep.set_defaults(func=cmd_prepare)
+    lst = data_sub.add_parser("list", help="registered corpora and whether they are prepared")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_list)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Build one corpus (a no-op when a complete copy of the same version exists)."""
+    from ..data.prepare import prepare
+    from ..registry import get_registry
+
+    spec = get_registry().dataset(args.name)
+    folder, manifest, built = prepare(spec, args.dir, force=args.force)
+    counts = manifest["split"]["counts"]
+    skipped = ", ".join(f"{n} {why}" for why, n in manifest.get("skipped", {}).items()) or "none"
+    state = "prepared" if built else "already prepared (nothing to do; --force rebuilds)"
+    print(f"{spec.name}: {state} in {folder}\n  train {counts['train']} images, val {counts['val']} images; "
+          f"left out: {skipped}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """One line per registered corpus."""
+    from ..data import corpus_dir
+    from ..data.prepare import read_manifest
+    from ..registry import get_registry
+
+    rows = []
+    for name, spec in sorted(get_registry().datasets.items()):
+        manifest = read_manifest(corpus_dir(name))
+        counts = manifest["split"]["counts"] if manifest else None
+        rows.append({"name": name, "prepared": bool(manifest), "dir": str(corpus_dir(name)), "counts": counts,
+                     "description": spec.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        state = f"train {r['counts']['train']}, val {r['counts']['val']}" if r["prepared"] else "not prepared"
+        print(f"{r['name']:<16} {state:<22} {r['description']}")
+    if not rows:
+        print("no corpus registered", file=sys.stderr)
+    return 0

@@ -1,0 +1,159 @@
+"""The built-in corpus `debian-art`: Ren'Py's demo illustrations (Expat) and curated, rendered Open Clip Art
+(public domain), both from Debian packages any machine here can fetch."""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+from . import BuildContext, DatasetSpec, Item, Source
+from .debian import DataSourceError, unpack
+
+RENPY, CLIPART = "renpy-demo", "openclipart-svg"
+LICENSES = {
+    RENPY: "Expat (MIT), per Debian's copyright file for renpy-demo",
+    CLIPART: "public domain (Creative Commons Public Domain Dedication), per Debian's copyright file",
+}
+RENPY_IMAGES = "usr/share/games/renpy/demo/game/images"
+# Ren'Py image tags that are user-interface parts or screenshots, not illustrations
+RENPY_UI = ("bar", "button", "check_foreground", "check_selected_foreground", "hover_background", "idle_background",
+            "launcher", "popup", "ninepatch", "imagedissolve", "spotlight", "imagemap volume")
+CLIPART_ROOT = "usr/share/openclipart/svg"
+# Folders that are not illustrations: 1,378 near-identical spirographs, UI icons, gradients, flags, LEDs, cards.
+CLIPART_SKIP = ("shapes/stars", "special/gradients", "special/patterns", "computer/icons", "signs_and_symbols/flags",
+                "recreation/games/cards", "signs_and_symbols/led", "signs_and_symbols/map_symbols")
+# Illustration-like folders may give more pictures than the rest, so the corpus looks like drawn art.
+CLIPART_RICH = ("people", "animals", "plants", "food", "recreation", "unsorted", "buildings", "transportation",
+                "decorations", "education", "office", "science", "tools")
+PER_FOLDER, PER_RICH_FOLDER = 10, 30
+RENDER_SIDES = (768, 1024, 1280)  # long side in pixels: line widths vary as in real art at several sizes
+MIN_DETAIL = 0.01  # share of edge pixels below which a rendering is left out as (nearly) blank
+
+
+def _pick(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+
+
+def _renpy_group(stem: str) -> str:
+    """Ren'Py's image tag (first word; 'bg NAME' for backgrounds), digits dropped: variants stay together."""
+    words = stem.split()
+    tag = " ".join(words[:2]) if words[0] == "bg" else words[0]
+    return "renpy:" + re.sub(r"\d+$", "", tag)
+
+
+def _open_renpy(path: Path, ctx: BuildContext):
+    def load():
+        from PIL import Image
+
+        try:
+            with Image.open(path) as im:
+                if im.mode in ("1", "L", "LA", "I", "F"):
+                    ctx.skip("grey mask, not a picture")
+                    return None
+                return im.convert("RGBA") if im.mode in ("P", "RGBA", "LA") else im.convert("RGB")
+        except OSError:
+            ctx.skip("unreadable")
+            return None
+
+    return load
+
+
+def renpy_items(ctx: BuildContext) -> Iterator[Item]:
+    """Every picture in the Ren'Py demo's images folder (UI bits and masks are filtered later)."""
+    pkg = unpack(RENPY, ctx.cache)
+    src = Source(package=RENPY, version=pkg.version, license=LICENSES[RENPY])
+    for path in sorted((pkg.root / RENPY_IMAGES).iterdir()):
+        if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and not path.stem.startswith(RENPY_UI):
+            yield Item(name=f"renpy-{path.stem}", group=_renpy_group(path.stem), source=src,
+                       file=str(path.relative_to(pkg.root)), load=_open_renpy(path, ctx))
+
+
+def _chosen_svgs(root: Path) -> list[Path]:
+    """Curated Open Clip Art: skip non-illustration folders, cap each folder, pick deterministically."""
+    by_folder: dict[str, list[Path]] = {}
+    for path in sorted(root.rglob("*.svg")):
+        folder = path.parent.relative_to(root).as_posix()
+        if not folder.startswith(CLIPART_SKIP):
+            by_folder.setdefault(folder, []).append(path)
+    chosen = []
+    for folder, paths in sorted(by_folder.items()):
+        cap = PER_RICH_FOLDER if folder.split("/")[0] in CLIPART_RICH else PER_FOLDER
+        chosen += sorted(paths, key=lambda p: _pick(p.name))[:cap]
+    return chosen
+
+
+def _render(svg: Path, side: int, ctx: BuildContext):
+    def load():
+        from PIL import Image
+
+        try:
+            done = subprocess.run(["rsvg-convert", "-w", str(side), "-h", str(side), "-a", str(svg)],
+                                  capture_output=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            ctx.skip("SVG render timed out")
+            return None
+        if done.returncode != 0 or not done.stdout:
+            ctx.skip("SVG does not render")
+            return None
+        img = Image.open(io.BytesIO(done.stdout)).convert("RGBA")
+        box = img.getchannel("A").point(lambda a: 255 if a > 8 else 0).getbbox()
+        if box is None:
+            ctx.skip("SVG renders empty")
+            return None
+        pad = 8  # keep a little background around the drawing, as in a picture
+        img = img.crop((max(0, box[0] - pad), max(0, box[1] - pad), min(img.width, box[2] + pad),
+                        min(img.height, box[3] + pad)))
+        if _detail(img) < MIN_DETAIL:
+            ctx.skip("too little detail")
+            return None
+        return img
+
+    return load
+
+
+def _detail(img) -> float:
+    """Share of pixels on an edge (grey gradient above 24 levels), after flattening over white."""
+    import numpy as np
+    from PIL import Image
+
+    flat = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img).convert("L")
+    a = np.asarray(flat, dtype=np.int16)
+    gx, gy = np.abs(np.diff(a, axis=1))[:-1, :], np.abs(np.diff(a, axis=0))[:, :-1]
+    return float(((gx + gy) > 24).mean()) if a.size > 4 else 0.0
+
+
+def clipart_items(ctx: BuildContext) -> Iterator[Item]:
+    """Curated SVGs, each rendered once at one of RENDER_SIDES (chosen by its name's hash)."""
+    if shutil.which("rsvg-convert") is None:
+        raise DataSourceError("'rsvg-convert' is not installed; it renders the Open Clip Art SVGs. "
+                              "Install it: apt-get install librsvg2-bin")
+    pkg = unpack(CLIPART, ctx.cache)
+    src = Source(package=CLIPART, version=pkg.version, license=LICENSES[CLIPART])
+    root = pkg.root / CLIPART_ROOT
+    for svg in _chosen_svgs(root):
+        rel = svg.relative_to(root).as_posix()
+        side = RENDER_SIDES[_pick(rel) % len(RENDER_SIDES)]
+        group = "clipart:" + re.sub(r"[_-]?\d+$", "", rel[:-4])  # numbered variants of one drawing stay together
+        yield Item(name="clipart-" + rel[:-4].replace("/", "-"), group=group, source=src,
+                   file=str(svg.relative_to(pkg.root)), load=_render(svg, side, ctx))
+
+
+def debian_art_items(ctx: BuildContext) -> Iterator[Item]:
+    """Ren'Py demo pictures, then rendered clip art."""
+    yield from renpy_items(ctx)
+    yield from clipart_items(ctx)
+
+
+DEBIAN_ART = DatasetSpec(
+    name="debian-art",
+    description="Ren'Py demo illustrations (Debian renpy-demo, Expat) and curated Open Clip Art rendered with "
+                "rsvg-convert (Debian openclipart-svg, public domain); split by source picture.",
+    items=debian_art_items,
+    version="1",
+    val_fraction=0.2,
+    min_side=128,
+)

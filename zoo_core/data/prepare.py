@@ -1,0 +1,160 @@
+"""`zoo data prepare`: turn a registered corpus into PNG files, a manifest and a split by source picture."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import ConfigError
+from . import BuildContext, DatasetSpec, Item, corpus_dir, zoo_home
+
+MANIFEST = "manifest.json"
+SPLITS = ("train", "val")
+SPLIT_SALT = "zoo-split-v1"  # fixed: the split never depends on the machine, the order or the time
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a complete prepared corpus, or None."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("complete") else None
+
+
+def val_groups(items: Sequence[Item], fraction: float) -> set[str]:
+    """Per source, the groups whose salted hash ranks lowest, at least one per source with two or more groups."""
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for it in items:
+        by_source[it.source.package].add(it.group)
+    held: set[str] = set()
+    for groups in by_source.values():
+        if len(groups) < 2:
+            continue
+        ranked = sorted(groups, key=lambda g: hashlib.sha256(f"{SPLIT_SALT}:{g}".encode()).hexdigest())
+        held.update(ranked[: max(1, math.ceil(fraction * len(groups)))])
+    return held
+
+
+def dhash(img: Any) -> str:
+    """A 64-bit difference hash of the picture: equal for near-identical pictures at any size."""
+    import numpy as np
+    from PIL import Image
+
+    px = np.asarray(img.convert("L").resize((9, 8), Image.Resampling.BILINEAR), dtype=np.int16)
+    bits = "".join("1" if b else "0" for b in (px[:, :-1] > px[:, 1:]).ravel())
+    shape = round(4 * img.width / img.height)  # sparse drawings on white share hashes more often than pictures
+    return f"{int(bits, 2):016x}:{shape}"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "image"
+
+
+def _progress(total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=None, dynamic_ncols=True)
+
+
+def _write(item: Item, img: Any, folder: Path, split: str) -> dict[str, Any]:
+    rel = f"{split}/{_safe(item.name)}.png"
+    img.save(folder / rel, format="PNG", optimize=False, compress_level=6)
+    data = (folder / rel).read_bytes()
+    return {"file": rel, "split": split, "group": item.group, "width": img.width, "height": img.height,
+            "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+            "source": {"package": item.source.package, "version": item.source.version,
+                       "license": item.source.license, "file": item.file}}
+
+
+def _flatten(img: Any) -> Any:
+    from ..train.dataset import to_rgb
+
+    return to_rgb(img)
+
+
+def build(spec: DatasetSpec, folder: Path, ctx: BuildContext) -> dict[str, Any]:
+    """Write every kept item of `spec` into `folder` and return the manifest."""
+    items = list(spec.items(ctx))
+    names = [it.name for it in items]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"Corpus '{spec.name}' names two items alike; each item name must be unique.")
+    held = val_groups(items, spec.val_fraction)
+    for split in SPLITS:
+        (folder / split).mkdir(parents=True, exist_ok=True)
+    entries: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    bar = _progress(len(items), f"zoo data prepare {spec.name}")
+    for it in items:
+        bar.update(1)
+        img = it.load()
+        if img is None:
+            continue  # the loader counted why
+        img = _flatten(img)
+        if min(img.size) < spec.min_side:
+            ctx.skip(f"smaller than {spec.min_side}px")
+            continue
+        key = dhash(img)
+        if key in seen:
+            ctx.skip("near-duplicate")
+            continue
+        seen[key] = it.name
+        entries.append(_write(it, img, folder, "val" if it.group in held else "train"))
+    bar.close()
+    return _manifest(spec, entries, ctx)
+
+
+def _manifest(spec: DatasetSpec, entries: list[dict[str, Any]], ctx: BuildContext) -> dict[str, Any]:
+    sources: dict[str, dict[str, str]] = {}
+    for e in entries:
+        s = e["source"]
+        sources[s["package"]] = {"version": s["version"], "license": s["license"]}
+    counts = {split: sum(1 for e in entries if e["split"] == split) for split in SPLITS}
+    return {"name": spec.name, "version": spec.version, "description": spec.description, "complete": True,
+            "split": {"salt": SPLIT_SALT, "by": "group", "val_fraction": spec.val_fraction, "counts": counts},
+            "sources": sources, "skipped": dict(sorted(ctx.skipped.items())), "files": entries}
+
+
+def prepare(spec: DatasetSpec, root: Path | str | None = None, *, force: bool = False) -> tuple[Path, dict, bool]:
+    """Build the corpus unless a complete copy of this version exists; returns (folder, manifest, built)."""
+    folder = corpus_dir(spec.name, root)
+    current = read_manifest(folder)
+    if current and current.get("version") == spec.version and not force:
+        return folder, current, False
+    partial = folder.with_name(folder.name + ".partial")
+    try:
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot write the corpus folder '{partial}' ({exc.strerror}). "
+                          "Pass --dir to a writable folder or set ZOO_HOME.") from None
+    ctx = BuildContext(cache=zoo_home() / "data" / "_packages")
+    manifest = build(spec, partial, ctx)
+    (partial / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    if folder.exists():
+        shutil.rmtree(folder)
+    partial.rename(folder)  # the corpus appears whole or not at all
+    return folder, manifest, True
+
+
+def split_files(name: str, split: str, root: Path | str | None = None) -> list[Path]:
+    """The image files of one split of a prepared corpus; a clear error when it is not prepared."""
+    return [path for path, _ in split_entries(name, split, root)]
+
+
+def split_entries(name: str, split: str, root: Path | str | None = None) -> list[tuple[Path, str]]:
+    """(file, source package) for each picture of one split of a prepared corpus."""
+    if split not in SPLITS:
+        raise ConfigError(f"Corpus split '{split}' is unknown; expected one of {', '.join(SPLITS)}.")
+    folder = corpus_dir(name, root)
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise ConfigError(f"Corpus '{name}' is not prepared (no complete {folder / MANIFEST}). "
+                          f"Run: zoo data prepare {name}")
+    return [(folder / e["file"], e["source"]["package"]) for e in manifest["files"] if e["split"] == split]
