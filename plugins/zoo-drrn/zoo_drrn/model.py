@@ -9,15 +9,20 @@ from torch.utils.checkpoint import checkpoint
 
 
 class DRRNLite(nn.Module):
-    """entry conv → U recursions of one shared two-conv residual unit → conv to 3·r² → PixelShuffle, + bicubic(x)."""
+    """entry conv → `units` two-conv residual units, each recursed R times with shared weights → conv to 3·r² →
+    PixelShuffle, + bicubic(x)."""
 
-    def __init__(self, *, scale: int = 2, channels: int = 32, recursions: int = 7) -> None:
+    def __init__(self, *, scale: int = 2, channels: int = 32, recursions: int = 7, units: int = 1) -> None:
         super().__init__()
         self.scale, self.recursions = scale, recursions
         self.entry = nn.Conv2d(3, channels, 3, padding=1)
-        # One residual unit whose weights are reused at every recursion (DRRN's parameter sharing).
+        # Each residual unit's weights are reused at every recursion (DRRN's parameter sharing); more units
+        # buy capacity at the same multiply-adds as more recursions of one.
         self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.more = nn.ModuleList(
+            nn.ModuleList([nn.Conv2d(channels, channels, 3, padding=1), nn.Conv2d(channels, channels, 3, padding=1)])
+            for _ in range(units - 1))
         self.exit = nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)
         self.shuffle = nn.PixelShuffle(scale)
         nn.init.zeros_(self.exit.weight)  # start as plain bicubic; the net learns the residual
@@ -26,8 +31,9 @@ class DRRNLite(nn.Module):
     def _body(self, x: torch.Tensor) -> torch.Tensor:
         h0 = self.entry(x)
         h = h0
-        for _ in range(self.recursions):
-            h = self.conv2(F.relu(self.conv1(F.relu(h)))) + h0  # pre-activation unit, residual to h0
+        for conv1, conv2 in [(self.conv1, self.conv2), *self.more]:
+            for _ in range(self.recursions):
+                h = conv2(F.relu(conv1(F.relu(h)))) + h0  # pre-activation unit, residual to h0
         return self.shuffle(self.exit(F.relu(h)))
 
     def _upsample(self, x: torch.Tensor) -> torch.Tensor:
@@ -41,6 +47,6 @@ class DRRNLite(nn.Module):
         return (checkpoint(self._body, x, use_reentrant=False) + self._upsample(x)).clamp(0, 1)
 
 
-def build(*, scale: int = 2, channels: int = 32, recursions: int = 7) -> DRRNLite:
+def build(*, scale: int = 2, channels: int = 32, recursions: int = 7, units: int = 1) -> DRRNLite:
     """Keyword-only builder."""
-    return DRRNLite(scale=scale, channels=channels, recursions=recursions)
+    return DRRNLite(scale=scale, channels=channels, recursions=recursions, units=units)
