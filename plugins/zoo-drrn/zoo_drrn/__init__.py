@@ -6,16 +6,14 @@ import zoo
 
 @zoo.hookimpl
 def register_architectures(register):
-    """DRRN-lite: same-padded; receptive radius 2U+2 input pixels (entry, 2 per recursion, exit)."""
-    from .model import build
-
+    """DRRN-lite: same-padded; receptive radius 2·units·R+2 input pixels (entry, 2 per recursion, exit)."""
     register(zoo.Architecture(
         id="drrn-lite",
-        build=build,
+        build="zoo_drrn.model:build",  # imported when a network is built, so `zoo list` does not load torch
         scale=2,
         offset=0,
-        context=lambda hp: 2 * int(hp["recursions"]) + 2,
-        hyperparameters={"scale": 2, "channels": 32, "recursions": 7},
+        context=lambda hp: 2 * int(hp["recursions"]) * int(hp["units"]) + 2,
+        hyperparameters={"scale": 2, "channels": 32, "recursions": 7, "units": 1},
         default_card="drrn-lite",
         description="DRRN-lite: shared-weight recursive residual unit at LR resolution + PixelShuffle + bicubic skip",
         paper="https://openaccess.thecvf.com/content_cvpr_2017/papers/Tai_Image_Super-Resolution_via_CVPR_2017_paper.pdf",
