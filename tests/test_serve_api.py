@@ -166,6 +166,8 @@ def test_too_many_pixels_is_413(server: Any) -> None:
     ({"scale": "3"}, "Scale 3 is not offered"),
     ({"noise": "2"}, "no noise level 2"),
     ({"scale": "two"}, "must be an integer"),
+    ({"noise": "9" * 5000}, "Field 'noise' must be an integer from -1 to 3"),  # issue 15 item 14: was a 500
+    ({"scale": "1" * 5000}, "Field 'scale' must be an integer from 1 to 8"),
 ])
 def test_bad_options_are_400(server: Any, fields: dict[str, str], words: str) -> None:
     status, data = post_job(server.url, png(), **fields)

@@ -28,8 +28,10 @@ def test_serve_is_a_command_with_its_limits_as_flags(capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--jobs", "0"], "--jobs must be positive"),
-    (["--max-pixels", "-5"], "--max-pixels must be positive"),
+    (["--jobs", "0"], "--jobs must be an integer from 1 to 1024, got 0."),
+    (["--max-pixels", "-5"], "--max-pixels must be an integer from 1 to 1e+12, got -5."),
+    (["--max-upload-mb", "nan"], "--max-upload-mb must be a number from 0.001 to 100000, got nan."),
+    (["--max-upload-mb", "inf"], "--max-upload-mb must be a number from 0.001 to 100000, got inf."),
     (["--port", "70000"], "--port must be between"),
 ])
 def test_bad_flags_are_one_line(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:

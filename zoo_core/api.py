@@ -132,6 +132,11 @@ def load(
     """
     if precision not in PRECISIONS:
         raise ZooError(f"Unknown precision '{precision}'. Use one of: {', '.join(PRECISIONS)}.")
+    from .numbers import optional  # checked before `or` below turns a 0 into the default
+
+    tile_size = optional("tile_size", tile_size, lo=1, hi=65536, text=False)
+    batch_size = optional("batch_size", batch_size, lo=1, hi=4096, text=False)
+    threads = optional("threads", threads, lo=1, hi=4096, text=False)
     card = get_card(name)
     arch = get_registry().architecture(card.architecture)
     if precision == "bf16" and not arch.supports_bf16 or precision == "fp16" and not arch.supports_fp16:
@@ -149,5 +154,5 @@ def load(
     return Upscaler(
         card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
         device=dev, precision=precision, tile_size=tile_size or getattr(runner, "preferred_tile", None),
-        batch_size=batch_size or getattr(runner, "preferred_batch", 1),
+        batch_size=batch_size or getattr(runner, "preferred_batch", 1), weights=str(weights or ""),
     )

@@ -65,7 +65,22 @@ class Architecture:
                 f"Architecture '{self.id}' has no hyperparameter {', '.join(map(repr, unknown))}. "
                 f"Known: {', '.join(sorted(self.hyperparameters)) or '(none)'}."
             )
-        return {**self.hyperparameters, **given}
+        return {**self.hyperparameters, **{k: self._checked(k, v) for k, v in given.items()}}
+
+    def _checked(self, key: str, value: Any) -> Any:
+        """A given hyperparameter of the default's kind: whole numbers from 0, finite numbers, booleans."""
+        from .numbers import number
+
+        default, field_name = self.hyperparameters[key], f"Architecture '{self.id}': hyperparameters.{key}"
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ZooError(f"{field_name} must be true or false, got {value!r:.40}.")
+            return value
+        if isinstance(default, int):
+            return number(field_name, value, lo=0, hi=1_000_000, text=False)
+        if isinstance(default, float):
+            return number(field_name, value, kind=float, text=False)
+        return value
 
     def geometry(self, hyperparameters: Mapping[str, Any] | None = None) -> Geometry:
         """The geometry for these hyperparameters."""

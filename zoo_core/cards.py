@@ -153,6 +153,8 @@ def load_card_file(path: Path) -> Card:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CardError(f"{path}: cannot read card ({exc.strerror}).") from None
+    except UnicodeDecodeError:
+        raise CardError(f"{path}: not UTF-8 text. Fix: save the card as UTF-8.") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -53,9 +53,12 @@ def _parse(value: Any, kind: type) -> int | float | None:
 
 
 def number(field: str, value: Any, *, kind: type = int, lo: float | None = None, hi: float | None = None,
-           hint: str = "", error: type[ZooError] = NumberError) -> Any:
-    """`value` (a str, int or float) as `kind` within [lo, hi]; `error` naming field, value and range."""
-    got = _parse(value, kind)
+           hint: str = "", error: type[ZooError] = NumberError, text: bool = True) -> Any:
+    """`value` (a str, int or float) as `kind` within [lo, hi]; `error` naming field, value and range.
+
+    `text=False` refuses strings: a Python caller passing "64" has a bug to hear about.
+    """
+    got = None if isinstance(value, str) and not text else _parse(value, kind)
     if got is None or (lo is not None and got < lo) or (hi is not None and got > hi):
         shown = repr(value) if isinstance(value, str) else str(value)
         if len(shown) > 40:

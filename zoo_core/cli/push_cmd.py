@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ZooError
-from ..weights.push import push, stage
+from ..weights.push import push, refuse_existing, stage
 from .fetch_cmd import cards_named
 
 
@@ -32,6 +32,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     if args.dry_run is not None:
         if args.dry_run.exists() and not args.dry_run.is_dir():
             raise ZooError(f"--dry-run '{args.dry_run}' exists and is not a folder.")
+        refuse_existing(cards, args.dry_run)
         for path in stage(cards, args.dry_run, args.repo_id, upstream_dir=args.upstream):
             print(path)
         print(f"dry run: nothing uploaded; 'zoo push {' '.join(args.names)} --repo-id {args.repo_id}' would send these.")

@@ -27,10 +27,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Check the flags, then serve until Ctrl-C."""
-    for flag, value in (("--max-upload-mb", args.max_upload_mb), ("--max-pixels", args.max_pixels),
-                        ("--max-output-pixels", args.max_output_pixels), ("--jobs", args.jobs), ("--queue", args.queue)):
-        if value <= 0:
-            raise ZooError(f"{flag} must be positive, got {value}.")
+    from ..numbers import number
+
+    args.max_upload_mb = number("--max-upload-mb", args.max_upload_mb, kind=float, lo=0.001, hi=100_000)
+    for flag, name, hi in (("--max-pixels", "max_pixels", 10**12), ("--max-output-pixels", "max_output_pixels", 10**12),
+                           ("--jobs", "jobs", 1024), ("--queue", "queue", 100_000)):
+        setattr(args, name, number(flag, getattr(args, name), lo=1, hi=hi))
     if not 0 <= args.port <= 65535:
         raise ZooError(f"--port must be between 0 and 65535, got {args.port}.")
     try:

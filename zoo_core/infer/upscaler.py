@@ -12,13 +12,26 @@ from PIL import Image
 
 from ..architecture import Geometry
 from ..cards import Card
-from ..errors import ImageError, ZooError
+from ..errors import ImageError, WeightsError, ZooError
 from .alpha import extend_colour
 from .modes import Picture, picture_from_pil, pil_from_picture
 from .tiler import DEFAULT_TILE, iter_tiles, run_tiled
 
 ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
 Tick = Callable[[int], None]
+
+
+ABSURD = 1e4  # outputs are colours near [0, 1]; beyond this the weights are broken (1e30 weights: all white)
+
+
+class NonFiniteOutput(WeightsError):
+    """The model gave NaN or infinite values: an error naming the card and weights, never an image."""
+
+
+def describe_weights(card: Card) -> str:
+    """The card's weights as the card names them (a Hub file or a packaged file)."""
+    w = card.weights
+    return f"{w['repo_id']}/{w['filename']}" if card.on_hub else w.get("file", "?")
 
 
 def default_tile(device: str) -> int:
@@ -53,6 +66,25 @@ class Upscaler:
     precision: str
     tile_size: int | None = None
     batch_size: int | None = 1
+    weights: str = ""  # where the weights came from, for messages
+
+    def __post_init__(self) -> None:
+        """Check the sizes given to zoo.load (None keeps the backend's preference)."""
+        from ..numbers import optional
+
+        self.tile_size = optional("tile_size", self.tile_size, lo=1, hi=65536, text=False)
+        self.batch_size = optional("batch_size", self.batch_size, lo=1, hi=4096, text=False)
+
+    def _checked(self, batch: torch.Tensor) -> torch.Tensor:
+        """The runner's output, refused when it holds NaN or infinity (it would become black or white)."""
+        out = self.runner(batch)
+        if not bool((out.abs() < ABSURD).all()):  # False for NaN too
+            where = self.weights or describe_weights(self.card)
+            raise NonFiniteOutput(
+                f"Model '{self.card.name}' (weights {where}) produced NaN, infinite or absurd values, so no image was "
+                f"written. The weights are damaged or badly trained: run 'zoo fetch {self.card.name}' or check "
+                "the --weights file.")
+        return out
 
     @property
     def scale(self) -> int:
@@ -68,7 +100,7 @@ class Upscaler:
     def upscale_tensor(self, x: torch.Tensor, *, tile_size: int | None = None, tta: bool = False,
                        on_tile: Tick | None = None) -> torch.Tensor:
         """CHW float in [0,1] → CHW float, tiled exactly."""
-        return run_tiled(self.runner, x, self.geometry, tile=self._tile(tile_size), batch=self._batch(),
+        return run_tiled(self._checked, x, self.geometry, tile=self._tile(tile_size), batch=self._batch(),
                          tta=tta, on_tile=on_tile)
 
     def _stream(self, src: np.ndarray, out: np.ndarray, *, tile: int, tta: bool, on_tile: Tick | None) -> None:
@@ -80,7 +112,7 @@ class Upscaler:
             t = torch.from_numpy(src[np.ix_(rows, cols)].astype(np.float32) / np.float32(peak)).permute(2, 0, 1)
             return t.expand(3, -1, -1) if grey else t
 
-        for (t, b, l, r), part in iter_tiles(self.runner, read, src.shape[:2], self.geometry, tile=tile,
+        for (t, b, l, r), part in iter_tiles(self._checked, read, src.shape[:2], self.geometry, tile=tile,
                                              batch=self._batch(), tta=tta, on_tile=on_tile):
             out[t:b, l:r] = quantize(part.mean(0, keepdim=True) if grey else part, out.dtype.type)
 

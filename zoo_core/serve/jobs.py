@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from ..errors import ZooError
+from ..errors import WeightsError, ZooError
 from .engine import JobSpec, ModelCache, run_job
 
 log = logging.getLogger("zoo.serve")
@@ -171,12 +171,16 @@ class JobQueue:
                                      on_total=lambda n: setattr(job, "total", n),
                                      tick=lambda n: self._tick(job, n))
             job.result, job.out_size = encode_png(out), out.size
+        except WeightsError as err:  # the server's own setup (cache folder, disk, files): its paths stay in its log
+            log.error("job %s: %s", job.id, err)
+            state, error = "error", (f"The server could not load the model '{job.spec.model}'; its log says why "
+                                     f"(whoever runs it can try 'zoo fetch {job.spec.model}').")
         except ZooError as err:
             state, error = "error", str(err)
         except MemoryError:
             state, error = "error", "Out of memory: try a smaller image or scale."
         except Exception as err:  # a bug must not kill the worker; the page gets one line, the log the rest
             log.exception("job %s failed", job.id)
-            state, error = "error", f"Internal error ({type(err).__name__}: {err}). See the server log."
+            state, error = "error", f"Internal error ({type(err).__name__}). See the server log."
         job.finished, job.error = time.monotonic(), error
         job.state = state  # last, so a poll that sees "done" also sees the result

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
 from ..errors import ImageError, ZooError
-from .engine import JobSpec
+from .engine import MAX_SCALE, JobSpec
 from .jobs import Limits, TooLarge
 
 FORM_SLACK = 64 * 1024  # multipart boundaries and the small text fields around the image
@@ -42,13 +42,16 @@ async def read_form(request: Request, limits: Limits) -> FormData:
     return await Request(request.scope, replay).form(max_files=1, max_fields=8)
 
 
-def _int_field(form: FormData, name: str, default: int) -> int:
+def _int_field(form: FormData, name: str, default: int, lo: int, hi: int) -> int:
+    """A form field through zoo's one number validator (5000 digits or 'nan' get its one-line error)."""
+    from ..numbers import number
+
     raw = form.get(name)
     if raw is None or raw == "":
         return default
-    if not isinstance(raw, str) or not raw.lstrip("-").isdigit():
-        raise ZooError(f"Field '{name}' must be an integer, got {str(raw)[:40]!r}.")
-    return int(raw)
+    if not isinstance(raw, str):
+        raise ZooError(f"Field '{name}' must be an integer, not a file.")
+    return number(f"Field '{name}'", raw, lo=lo, hi=hi)
 
 
 def parse_spec(form: FormData) -> JobSpec:
@@ -60,8 +63,8 @@ def parse_spec(form: FormData) -> JobSpec:
         raise ZooError("No model chosen: send the field 'model' (see /api/models).")
     card = zoo.get_card(model)
     tta = str(form.get("tta") or "").lower() in ("1", "true", "on", "yes")
-    return JobSpec(model=card.name, noise=_int_field(form, "noise", card.noise_level),
-                   scale=_int_field(form, "scale", card.scale), tta=tta)
+    return JobSpec(model=card.name, noise=_int_field(form, "noise", card.noise_level, -1, 3),
+                   scale=_int_field(form, "scale", card.scale, 1, MAX_SCALE), tta=tta)
 
 
 def upload_file(form: FormData) -> UploadFile:

@@ -7,9 +7,10 @@ from typing import Any, Callable
 import torch
 from PIL import Image
 
+from ..atomic import refuse_inputs
 from ..errors import ImageError
 from ..weights.safetensors_io import atomic_write_bytes
-from .dataset import image_files, load_images, to_tensor
+from .dataset import image_files, to_rgb, to_tensor
 from .degradations import crop_to_multiple
 from .metrics import psnr, rgb_to_y, shave, ssim
 
@@ -53,12 +54,31 @@ class _ModelUpscale:
         return self.upscaler.upscale(lr).convert("RGB")
 
 
-def _pairs(folder: Path, scale: int) -> list[tuple[str, Image.Image, Image.Image]]:
+def _read_all(files: list[Path]) -> tuple[list[tuple[Path, Image.Image]], list[str]]:
+    """Each file decoded as RGB, and one line for each that cannot be: a bad file never stops the others."""
+    from ..infer.imageio import opened
+
+    good, bad = [], []
+    for f in files:
+        try:
+            with opened(f) as im:  # zoo upscale's opener: its one-line errors, the same decoding as training
+                good.append((f, to_rgb(im)))
+        except ImageError as err:
+            bad.append(str(err))
+    return good, bad
+
+
+def _pairs(folder: Path, scale: int, skipped: list[str] | None = None) -> list[tuple[str, Image.Image, Image.Image]]:
     files = image_files([folder])
     if not files:
         raise ImageError(f"No PNG/JPEG/WebP/BMP images in '{folder}'. Point zoo eval at a folder of HR images.")
+    good, bad = _read_all(files)
+    if skipped is not None:
+        skipped += bad
+    if not good:
+        raise ImageError(f"No image in '{folder}' could be read: {bad[0]}")
     out = []
-    for f, img in zip(files, load_images(files)):
+    for f, img in good:
         hr = crop_to_multiple(img, scale)
         if min(hr.size) >= 8 * scale:  # too small to say anything once the border is excluded
             out.append((f.name, hr.resize((hr.width // scale, hr.height // scale), Image.Resampling.BICUBIC), hr))
@@ -71,13 +91,13 @@ def evaluate_upscale(upscale: Upscale, folder: Path, *, border: int | None = Non
     """Evaluate any PIL → PIL upscaler with a `scale` attribute on every image in `folder`."""
     scale = _scale(upscale)
     border = scale if border is None else border
-    rows = []
-    for fname, lr, hr in _pairs(Path(folder), scale):
+    rows, skipped = [], []  # type: ignore[var-annotated]
+    for fname, lr, hr in _pairs(Path(folder), scale, skipped):
         rows.append({"image": fname, "size": list(hr.size),
                      "results": {m: score(fn(lr), hr, border) for m, fn in methods(upscale).items()}})
     mean = {m: {k: sum(r["results"][m][k] for r in rows) / len(rows) for k in METRICS} for m in ("bicubic", "lanczos", "model")}
     return {"model": name, "scale": scale, "border": border, "images": rows, "mean": mean,
-            "gain_psnr_y_vs_bicubic": mean["model"]["psnr_y"] - mean["bicubic"]["psnr_y"]}
+            "gain_psnr_y_vs_bicubic": mean["model"]["psnr_y"] - mean["bicubic"]["psnr_y"], "skipped": skipped}
 
 
 def evaluate_folder(model: str, folder: Path, *, weights: Path | None = None, border: int | None = None,
@@ -85,8 +105,11 @@ def evaluate_folder(model: str, folder: Path, *, weights: Path | None = None, bo
     """Evaluate a registered model (card name or architecture id) on a folder of HR images."""
     if not Path(folder).is_dir():
         raise ImageError(f"'{folder}' is not a folder. Give zoo eval a folder of HR images.")
-    if not image_files([folder]):
+    files = image_files([folder])
+    if not files:
         raise ImageError(f"No PNG/JPEG/WebP/BMP images in '{folder}'. Point zoo eval at a folder of HR images.")
+    if grid is not None:  # checked before the model runs: the grid must never replace an HR image
+        refuse_inputs(Path(grid), files, ImageError, flag="--grid")
     with torch.inference_mode():
         upscale = _ModelUpscale(_load(model, weights, threads))
         report = evaluate_upscale(upscale, folder, border=border, name=model)

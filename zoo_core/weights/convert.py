@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ..atomic import fs_reason, refuse_inputs
 from ..errors import WeightsError
 from ..registry import get_registry
 from .safetensors_io import atomic_write_bytes, load_into, save_safetensors, serialize, sha256_file
@@ -24,7 +25,13 @@ def convert_to_bytes(
         if not p.is_file():
             raise WeightsError(f"Input file '{p}' does not exist.")
     module = arch.create(hp)
-    result = converter.convert(arch_id, module, paths)
+    try:
+        result = converter.convert(arch_id, module, paths)
+    except RecursionError:  # e.g. a JSON file nested 100,000 deep: json.loads gives up
+        raise WeightsError(f"{', '.join(map(str, paths))}: nested too deeply to read; it is not a {fmt} "
+                           "weights file zoo can convert.") from None
+    except OSError as exc:
+        raise WeightsError(f"{exc.filename or paths[0]}: cannot read {fs_reason(exc)}") from None
     load_into(module, result.state_dict, ", ".join(p.name for p in paths))  # shapes checked before writing
     metadata = {
         "architecture": arch_id,
@@ -41,7 +48,8 @@ def convert_to_bytes(
 def convert_file(
     arch_id: str, fmt: str, paths: Sequence[Path], out: Path, hyperparameters: Mapping[str, Any] | None = None
 ) -> str:
-    """Convert and write `out` atomically; returns its sha256."""
+    """Convert and write `out` atomically (never over one of its inputs); returns its sha256."""
+    refuse_inputs(Path(out), [Path(p) for p in paths], WeightsError)
     data = convert_to_bytes(arch_id, fmt, paths, hyperparameters)
     atomic_write_bytes(Path(out), data)
     return hashlib.sha256(data).hexdigest()

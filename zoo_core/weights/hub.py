@@ -48,7 +48,11 @@ def hub_location(card: Card) -> HubLocation:
         revision = rev or revision
         if not REPO_RE.match(repo):
             raise FetchError(f"{ENV_REPO}={override!r} is not ORG/NAME[@REVISION]. Fix the variable or unset it.")
-    return HubLocation(repo_id=repo, filename=w["filename"], revision=revision)
+    name = w["filename"]
+    if not name or name.startswith("/") or "\\" in name or ".." in name.split("/"):
+        raise FetchError(f"{card.source}: field 'weights.filename' {name!r} must be a file name inside the Hub "
+                         "repo (no '..', no leading '/'). Fix the card.")
+    return HubLocation(repo_id=repo, filename=name, revision=revision)
 
 
 def hub_settings() -> dict[str, Any]:

@@ -1,19 +1,20 @@
 """`zoo push`: publish cards' verified safetensors plus a generated Hub README (model card) with huggingface_hub."""
 from __future__ import annotations
 
+import hashlib
+import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
+from ..atomic import atomic_write
 from ..cards import Card
 from ..errors import ZooError
 from .hub import REPO_RE, hub_settings
 from .resolve import weights_path
-from .safetensors_io import atomic_write_bytes, sha256_file
 
 LICENSES = {"mit": "mit", "apache-2.0": "apache-2.0", "bsd-3-clause": "bsd-3-clause", "cc-by-4.0": "cc-by-4.0",
             "cc-by-nc-4.0": "cc-by-nc-4.0", "cc-by-sa-4.0": "cc-by-sa-4.0", "cc0-1.0": "cc0-1.0"}
@@ -116,25 +117,40 @@ def check_cards(cards: list[Card]) -> None:
         raise ZooError(f"Several models use the file name {dup[0]}; give each card its own weights.filename.")
 
 
+def _copy_checked(src: Path, dst: Path, card: Card) -> None:
+    """Copy through zoo's atomic writer and verify the copy against the card's sha256 before it is renamed."""
+    def write(f: BinaryIO) -> None:
+        h = hashlib.sha256()
+        with open(src, "rb") as s:
+            for chunk in iter(lambda: s.read(1 << 20), b""):
+                f.write(chunk)
+                h.update(chunk)
+        if h.hexdigest() != card.weights["sha256"]:
+            raise ZooError(f"'{card.name}': the copy in {dst.parent} does not match the card's sha256; disk problem?")
+    atomic_write(dst, write, ZooError)
+
+
+def refuse_existing(cards: list[Card], folder: Path) -> None:
+    """A dry run never replaces files already in its folder (a README.md of the user's own, say)."""
+    for name in ["README.md", *(c.weights["filename"] for c in cards)]:
+        if os.path.lexists(folder / name):
+            raise ZooError(f"{folder / name} already exists; --dry-run writes only into a new folder or one "
+                           "without these files. Choose another folder or move it away.")
+
+
 def stage(cards: list[Card], folder: Path, repo_id: str, *, upstream_dir: Path | None = None) -> list[Path]:
     """Write the verified weights and README.md into `folder`: exactly what an upload sends."""
     if not REPO_RE.match(repo_id):
         raise ZooError(f"--repo-id {repo_id!r} is not ORG/NAME.")
     check_cards(cards)
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for c in cards:
         # Before a first push the Hub lacks the files: rebuilding is expected, so say nothing (sha256 is checked).
         src = weights_path(c, upstream_dir=upstream_dir, progress=False, notify=lambda _message: None)
         dst = folder / c.weights["filename"]
-        tmp = dst.with_name(f".{dst.name}.tmp")
-        shutil.copyfile(src, tmp)
-        if sha256_file(tmp) != c.weights["sha256"]:
-            tmp.unlink()
-            raise ZooError(f"'{c.name}': the copy in {folder} does not match the card's sha256; disk problem?")
-        tmp.replace(dst)
+        _copy_checked(src, dst, c)
         written.append(dst)
-    atomic_write_bytes(folder / "README.md", readme(cards, repo_id).encode())
+    atomic_write(folder / "README.md", lambda f: f.write(readme(cards, repo_id).encode()), ZooError)
     return written + [folder / "README.md"]
 
 

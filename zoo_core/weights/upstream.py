@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 from ..cards import Card
-from ..errors import FetchError
-from .resolve import rebuilt_path
+from ..errors import FetchError, WeightsError
+from .resolve import rebuilt_path, zoo_home
 from .safetensors_io import atomic_write_bytes
 
 ENV_DIR = "ZOO_UPSTREAM_DIR"
@@ -55,11 +55,21 @@ def _scan(root: Path, suffix: str) -> list[Path]:
     return found[:MAX_SCAN]
 
 
+def inside(root: Path, rel: str, card: Card) -> Path:
+    """`root / rel`, refused before any read when it leads outside `root` ('..', an absolute path, a link)."""
+    path = Path(root) / rel
+    top = os.path.realpath(root)
+    if Path(rel).is_absolute() or os.path.commonpath([top, os.path.realpath(path)]) != top:
+        raise FetchError(f"{card.source}: 'upstream.files' path {rel!r} leads outside {root}; zoo reads upstream "
+                         "files only inside their package or folder. Fix the card's path.")
+    return path
+
+
 def _from_dir(card: Card, root: Path) -> list[bytes] | None:
     out: list[bytes] = []
     for f in card.upstream["files"]:
         name = Path(f["path"]).name
-        first = [root / name, root / f["path"]]
+        first = [root / name, inside(root, f["path"], card)]
         candidates = first + [p for p in _scan(root, Path(name).suffix) if p not in first]
         data = next((d for p in candidates if p.is_file() for d in [_matching_bytes(p, f["sha256"])] if d), None)
         if data is None:
@@ -72,9 +82,10 @@ def _from_package(card: Card) -> list[bytes] | None:
     out: list[bytes] = []
     for f in card.upstream["files"]:
         try:
-            p = Path(str(md.distribution(card.upstream["package"]).locate_file(f["path"])))
-        except (md.PackageNotFoundError, KeyError):
+            dist = md.distribution(card.upstream["package"])
+        except md.PackageNotFoundError:
             return None
+        p = inside(Path(str(dist.locate_file(""))), f["path"], card)
         if not p.is_file():
             return None
         data = _matching_bytes(p, f["sha256"])
@@ -125,5 +136,9 @@ def rebuild(card: Card, upstream_dir: Path | None = None) -> Path:
             f"{card.weights['sha256'][:16]}…. The converter changed; please report this."
         )
     out = rebuilt_path(card)
-    atomic_write_bytes(out, data)
+    try:
+        atomic_write_bytes(out, data)
+    except WeightsError as err:  # unwritable, not a folder, disk full: name the setting that moves it
+        raise FetchError(f"{err} Rebuilt weights are kept under ZOO_HOME ({zoo_home()}): set ZOO_HOME to a "
+                         "folder you can write to, with room for the weights.") from None
     return out

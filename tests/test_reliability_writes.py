@@ -1,0 +1,190 @@
+"""Issue 15: commands that write never replace an input; weights, cards and numbers give one line."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import zoo
+from zoo_core.cards import load_card_file, parse_card
+from zoo_core.cli import main
+from zoo_core.errors import WeightsError, ZooError
+from zoo_core.infer.upscaler import NonFiniteOutput
+from zoo_core.weights.safetensors_io import load_safetensors, save_safetensors
+
+TINY = "example-tiny"
+
+
+def one_error(argv: list[str], capsys) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("zoo: error: ")]
+    assert lines, err
+    return lines[0]
+
+
+def tiny_weights(tmp_path: Path, value: float | None = None) -> Path:
+    tensors, meta = load_safetensors(zoo.fetch(TINY))
+    if value is not None:
+        tensors = {k: torch.full_like(v, value) for k, v in tensors.items()}
+    out = tmp_path / f"w{value}.safetensors"
+    save_safetensors(out, tensors, meta)
+    return out
+
+
+def test_convert_never_writes_over_its_input(tmp_path, capsys):
+    """Item 5: -o W.bin replaced the original .bin with safetensors, exit 0."""
+    param, binf = tmp_path / "W.param", tmp_path / "W.bin"
+    param.write_text("7767517\n")
+    binf.write_bytes(b"original weights")
+    err = one_error(["convert", "--arch", "upconv7", "--format", "ncnn", str(param), str(binf), "-o", str(binf)],
+                    capsys)
+    assert "is an input of this command; zoo never overwrites inputs" in err
+    assert binf.read_bytes() == b"original weights"
+
+
+def test_convert_of_a_json_nested_too_deep(tmp_path, capsys):
+    """Item 15: a JSON nested 100,000 deep raised RecursionError."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    err = one_error(["convert", "--arch", "upconv7", "--format", "json", str(deep), "-o", str(tmp_path / "o.st")],
+                    capsys)
+    assert "nested too deeply" in err and not (tmp_path / "o.st").exists()
+
+
+def hr_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png"):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(folder / name)
+    return folder
+
+
+def test_eval_grid_never_replaces_an_hr_image(tmp_path, capsys):
+    """Item 6: --grid DIR/a.png replaced an HR input with the grid, exit 0."""
+    folder = hr_folder(tmp_path)
+    before = (folder / "a.png").read_bytes()
+    err = one_error(["eval", TINY, str(folder), "--grid", str(folder / "a.png")], capsys)
+    assert "never overwrites inputs. Choose another --grid" in err
+    assert (folder / "a.png").read_bytes() == before
+
+
+def test_eval_with_an_empty_png_scores_the_others(tmp_path, capsys):
+    """Item 23: one empty PNG said 'Cannot read training image' and stopped the whole eval."""
+    folder = hr_folder(tmp_path)
+    (folder / "empty.png").write_bytes(b"")
+    assert main(["eval", TINY, str(folder), "--json"]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert [r["image"] for r in report["images"]] == ["a.png", "b.png"]
+    assert "empty.png: empty file (0 bytes). (left out of the scores)" in captured.err
+    assert "training" not in captured.err
+
+
+def test_push_dry_run_never_replaces_a_readme(tmp_path, capsys):
+    """Item 21: --dry-run DIR overwrote DIR/README.md (mode 0600 afterwards)."""
+    (tmp_path / "README.md").write_text("my own notes")
+    card = "upconv7-scale2x"
+    err = one_error(["push", card, "--repo-id", "me/x", "--dry-run", str(tmp_path)], capsys)
+    assert "README.md already exists" in err and (tmp_path / "README.md").read_text() == "my own notes"
+
+
+def test_nan_and_inf_weights_are_an_error_not_an_image(tmp_path, capsys):
+    """Item 10: NaN weights gave an all-black image with exit 0 (Inf or 1e30: all white)."""
+    src = tmp_path / "a.png"
+    Image.new("RGB", (6, 4), (10, 20, 30)).save(src)
+    for value in (float("nan"), float("inf"), 1e30):
+        w = tiny_weights(tmp_path, value)
+        out = tmp_path / f"out{value}.png"
+        err = one_error(["upscale", str(src), "-o", str(out), "-m", TINY, "-q", "--weights", str(w)], capsys)
+        assert f"Model '{TINY}-nearest' (weights {w}) produced NaN, infinite or absurd values" in err and not out.exists()
+    up = zoo.load(TINY, weights=tiny_weights(tmp_path, float("nan")))
+    with pytest.raises(NonFiniteOutput, match="example-tiny-nearest"):
+        up.upscale(Image.new("RGB", (4, 4)))
+
+
+def test_load_checks_its_numbers():
+    """Item 24: tile_size=-1, "64" or True and batch_size 0 or -3 were accepted; threads=-1 a RuntimeError."""
+    for kw, words in ((dict(tile_size=-1), "tile_size must be an integer from 1"),
+                      (dict(tile_size="64"), "tile_size must be an integer"),
+                      (dict(tile_size=True), "tile_size must be an integer"),
+                      (dict(batch_size=0), "batch_size must be an integer from 1"),
+                      (dict(batch_size=-3), "batch_size must be an integer from 1"),
+                      (dict(threads=-1), "threads must be an integer from 1")):
+        with pytest.raises(ZooError, match=words):
+            zoo.load(TINY, **kw)
+
+
+def test_zoo_home_unwritable_or_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+    """Item 9: ZOO_HOME a file (or unwritable, or a full disk) gave NotADirectoryError etc. tracebacks."""
+    from zoo_core.api import is_available_offline
+
+    if "upconv7-noise1" not in zoo.get_registry().cards or not is_available_offline(zoo.get_card("upconv7-noise1")):
+        pytest.skip("upconv7 cards or their upstream package are not installed")
+    home = tmp_path / "home"
+    home.write_text("a file, not a folder")
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    err = one_error(["fetch", "upconv7-noise1", "-q"], capsys)
+    assert f"set ZOO_HOME to a folder you can write to" in err and "Not a directory" in err
+
+
+def test_web_page_does_not_show_server_paths(monkeypatch):
+    """Item 9: a weights problem on the server showed the server's path on the web page."""
+    from zoo_core.serve.jobs import Job, JobQueue, Limits
+    from zoo_core.serve.engine import JobSpec, ModelCache
+
+    def broken(_name: str):
+        raise WeightsError("/srv/secret/zoo_home/weights: cannot write (Permission denied).")
+    queue = JobQueue(Limits(jobs=1), ModelCache(loader=broken))
+    job = Job(spec=JobSpec(model=TINY, noise=-1, scale=2, tta=False), image=Image.new("RGB", (4, 4)), filename="x")
+    queue._run(job)
+    queue.stop()
+    assert job.state == "error" and "/srv/secret" not in job.error and "zoo fetch" in job.error
+
+
+def card(**weights: str) -> dict:
+    return {"name": "bad", "architecture": TINY, "task": {"scale": 2, "noise_level": -1, "style": "art"},
+            "weights": weights, "license": "MIT", "description": "d"}
+
+
+def test_card_values_are_one_line(tmp_path):
+    """Item 11: non-UTF-8 card, channels abc / -5, a Hub filename ../../x."""
+    p = tmp_path / "c.yaml"
+    p.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(ZooError, match="not UTF-8 text"):
+        load_card_file(p)
+    arch = zoo.get_registry().architecture("drrn-lite")
+    for value in ("abc", -5, 1.5, True, float("nan")):
+        with pytest.raises(ZooError, match=r"hyperparameters.channels must be an integer from 0"):
+            arch.create({"channels": value})
+    with pytest.raises(ZooError, match=r"selection_unit must be true or false"):
+        zoo.get_registry().architecture("espcn7").create({"selection_unit": "yes"})
+    hub = parse_card(card(repo_id="a/b", filename="../../x", revision="main", sha256="0" * 64), "c.yaml")
+    from zoo_core.weights.hub import hub_location
+
+    with pytest.raises(ZooError, match=r"weights.filename' '../../x' must be a file name inside"):
+        hub_location(hub)
+
+
+def test_upstream_paths_outside_the_package_are_refused(tmp_path):
+    """Item 22: upstream.files[].path ../../../../etc/passwd was read and hashed."""
+    from zoo_core.weights.upstream import upstream_sources
+
+    data = card(repo_id="a/b", filename="x.safetensors", revision="main", sha256="0" * 64)
+    data["upstream"] = {"package": "torch", "format": "ncnn",
+                        "files": [{"path": "../../../../etc/passwd", "sha256": "0" * 64}]}
+    with pytest.raises(ZooError, match="leads outside"):
+        upstream_sources(parse_card(data, "c.yaml"))
+    with pytest.raises(ZooError, match="leads outside"):
+        upstream_sources(parse_card(data, "c.yaml"), upstream_dir=tmp_path)
+    os.symlink("/etc", tmp_path / "etc")  # a link inside the folder that leads out of it
+    data["upstream"]["files"][0]["path"] = "etc/passwd"
+    with pytest.raises(ZooError, match="leads outside"):
+        upstream_sources(parse_card(data, "c.yaml"), upstream_dir=tmp_path)
