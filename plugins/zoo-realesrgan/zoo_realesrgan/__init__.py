@@ -1,0 +1,37 @@
+"""zoo plugin: Real-ESRGAN's networks (SRVGGNetCompact, RRDBNet); zoo registers the cards in cards/."""
+from __future__ import annotations
+
+import zoo
+
+
+@zoo.hookimpl
+def register_architectures(register):
+    """srvgg-compact (animevideov3: 4x, or 2x/3x via a bicubic downscale) and rrdbnet (x4plus)."""
+    from . import rrdbnet, srvgg
+
+    register(zoo.Architecture(
+        id="srvgg-compact",
+        build=srvgg.build,
+        scale=4,
+        offset=0,
+        context=srvgg.context,
+        hyperparameters={"num_feat": 64, "num_conv": 16, "upscale": 4, "scale": 4},
+        supports_fp16=True, supports_bf16=True,
+        default_card="realesrgan-animevideov3-4x",
+        description="Real-ESRGAN SRVGGNetCompact: same-padded 3x3 convs + PReLU at LR, PixelShuffle, nearest skip",
+        paper="https://github.com/xinntao/Real-ESRGAN",
+    ))
+    register(zoo.Architecture(
+        id="rrdbnet",
+        build=rrdbnet.build,
+        scale=4,
+        offset=0,
+        context=rrdbnet.context,
+        # The cards set the real sizes (64/32 channels, 6 or 23 blocks); the small defaults keep random builds
+        # (every architecture's conformance tests) affordable: exact tiles need 15 px of context per block.
+        hyperparameters={"num_feat": 16, "num_block": 1, "num_grow_ch": 8},
+        default_card="realesrgan-x4plus",
+        description="ESRGAN RRDBNet: residual-in-residual dense blocks at LR, two nearest 2x upsamplings with convs",
+        paper="https://arxiv.org/abs/1809.00219",
+    ))
+
