@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoo_core import atomic
 from zoo_core.cli import main
 from zoo_core.infer import imageio
 from zoo_core.infer.jobs import collect, plan
@@ -187,6 +186,8 @@ def test_sigterm_mid_write_leaves_no_part_file(tmp_path, monkeypatch, capsys):
 
 def test_signal_right_after_the_temp_file_is_made(tmp_path, monkeypatch):
     """Item 4: SIGINT between mkstemp and the try left a 0-byte .part; signals are held over that window."""
+    from zoo_core import atomic
+
     real = atomic.tempfile.mkstemp
 
     def mkstemp_then_ctrl_c(*a, **k):
@@ -195,7 +196,7 @@ def test_signal_right_after_the_temp_file_is_made(tmp_path, monkeypatch):
         return made
     monkeypatch.setattr(atomic.tempfile, "mkstemp", mkstemp_then_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
-        atomic.write_bytes(tmp_path / "x.bin", b"data")
+        atomic.write_bytes(tmp_path / "x.bin", b"data")  # the writer every command uses
     assert list(tmp_path.iterdir()) == []
 
 

@@ -14,7 +14,6 @@ import zoo
 from zoo_core.cards import load_card_file, parse_card
 from zoo_core.cli import main
 from zoo_core.errors import WeightsError, ZooError
-from zoo_core.infer.upscaler import NonFiniteOutput
 from zoo_core.weights.safetensors_io import load_safetensors, save_safetensors
 
 TINY = "example-tiny"
@@ -105,6 +104,8 @@ def test_nan_and_inf_weights_are_an_error_not_an_image(tmp_path, capsys):
         out = tmp_path / f"out{value}.png"
         err = one_error(["upscale", str(src), "-o", str(out), "-m", TINY, "-q", "--weights", str(w)], capsys)
         assert f"Model '{TINY}-nearest' (weights {w}) produced NaN, infinite or absurd values" in err and not out.exists()
+    from zoo_core.infer.upscaler import NonFiniteOutput
+
     up = zoo.load(TINY, weights=tiny_weights(tmp_path, float("nan")))
     with pytest.raises(NonFiniteOutput, match="example-tiny-nearest"):
         up.upscale(Image.new("RGB", (4, 4)))
