@@ -189,3 +189,19 @@ def test_upstream_paths_outside_the_package_are_refused(tmp_path):
     data["upstream"]["files"][0]["path"] = "etc/passwd"
     with pytest.raises(ZooError, match="leads outside"):
         upstream_sources(parse_card(data, "c.yaml"), upstream_dir=tmp_path)
+
+
+def test_train_run_dir_that_cannot_be_made_is_one_line(tmp_path, capsys):
+    """Item 15: `zoo train` with run_dir: /proc/forbidden gave a FileNotFoundError traceback."""
+    (tmp_path / "afile").write_text("not a folder")
+    cfg = tmp_path / "t.yaml"
+    cfg.write_text(f"""name: t
+model: {{architecture: drrn-lite, hyperparameters: {{scale: 2, channels: 8}}}}
+data: {{synthetic: {{count: 2, size: 48, seed: 0}}, patch_size: 32}}
+degradation: {{name: seed-jpeg, options: {{noise_level: 0}}}}
+loss: {{name: weighted-mse}}
+optim: {{steps: 1, batch_size: 1, lr: 0.001}}
+run_dir: {tmp_path / "afile" / "run"}
+""")
+    err = one_error(["train", str(cfg)], capsys)
+    assert "afile" in err and "Not a directory" in err and "Check run_dir" in err

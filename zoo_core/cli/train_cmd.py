@@ -60,10 +60,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     # The card records how to reproduce the weights: the training command, not the export step.
     argv = [a for a in sys.argv[1:] if a not in ("--export-only", "--install")]
     command = "zoo " + " ".join(shlex.quote(a) for a in argv) if argv else None
-    if args.export_only:
-        weights, card = export_latest(cfg, command=command, install=args.install)
-    else:
-        weights, card = run(cfg, resume=not args.no_resume, command=command, install=args.install)
+    try:
+        if args.export_only:
+            weights, card = export_latest(cfg, command=command, install=args.install)
+        else:
+            weights, card = run(cfg, resume=not args.no_resume, command=command, install=args.install)
+    except OSError as exc:  # run_dir not creatable or writable, disk full: one line naming the path
+        from ..atomic import fs_reason
+
+        raise ConfigError(f"{exc.filename or args.config}: {fs_reason(exc)} Check run_dir (and export paths) in "
+                          f"{args.config}: zoo train writes checkpoints and exports there.") from None
     if weights:
         print(f"weights: {weights}" + (f"\ncard: {card}" if card else ""))
     return 0
