@@ -142,6 +142,8 @@ def test_newline_in_a_file_name_cannot_forge_a_line(tmp_path, capsys):
     bad.write_bytes(b"")
     code, err = run([str(bad), "-o", str(tmp_path / "out")], capsys)
     assert code == 1 and len(err) == 2 and "x\\nzoo: 0 of 9" in err[0]
+    code, err = run([str(tmp_path / "x\nnone*.png"), "-o", str(tmp_path / "out")], capsys)  # main()'s line
+    assert code == 1 and len(err) == 1 and "x\\nnone*.png' matches no file" in err[0]
 
 
 def test_demo_never_replaces_an_existing_file(tmp_path, capsys):

@@ -11,7 +11,7 @@ import warnings
 from types import ModuleType
 
 from ..commands import Command, module_commands
-from ..errors import ZooError
+from ..errors import ZooError, one_line
 
 
 def _commands() -> list[ModuleType]:
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ZooError as err:
-        print(f"zoo: error: {err}", file=sys.stderr)
+        print(f"zoo: error: {one_line(str(err))}", file=sys.stderr)  # a name cannot forge a line
         return 1
     except KeyboardInterrupt:
         print("zoo: interrupted.", file=sys.stderr)

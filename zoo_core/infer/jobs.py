@@ -95,7 +95,7 @@ def collect(inputs: Iterable[str | Path], *, recursive: bool = False, exclude: P
         elif not os.path.lexists(p) and any(ch in str(raw) for ch in GLOB_CHARS):
             matches = sorted(glob.glob(str(p), recursive=recursive))
             if not matches:
-                raise ZooError(f"{quoted(str(raw))} matches no file.")
+                raise ZooError(f"'{quoted(raw)}' matches no file.")
             items += collect(matches, recursive=recursive, exclude=exclude, _lists=_lists)
         else:
             items.append(Item(p, Path(p.name)))
