@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from zoo_core.cli import main
-from zoo_core.errors import ImageError
+from zoo_core.errors import ImageError, ZooError
 from zoo_core.infer.animation import read_animation
 from zoo_core.infer.imageio import read_picture
 from zoo_core.infer.jobs import Item, plan
@@ -70,6 +70,23 @@ def test_mutated_files_only_ever_give_image_errors(tmp_path):
             except Exception as exc:  # noqa: BLE001 - collect every escape, report them all
                 bad.append(f"{path.name}: {type(exc).__name__}: {exc}")
             path.unlink()
+    assert not bad, "\n".join(bad[:20])
+
+
+def test_mutated_uploads_only_ever_give_image_errors():
+    """The web server's decoder (zoo serve) over the same corpus: a damaged upload is a 400, never a 500."""
+    from zoo_core.serve.jobs import Limits
+    from zoo_core.serve.upload import decode
+
+    bad: list[str] = []
+    for i, (name, data) in enumerate(samples().items()):
+        for mutant in mutants(data, seed=200 + i):
+            try:
+                decode(mutant, name, Limits(), 2)
+            except ZooError:  # ImageError (400) or TooLarge (413)
+                pass
+            except Exception as exc:  # noqa: BLE001 - collect every escape, report them all
+                bad.append(f"{name}: {type(exc).__name__}: {exc}")
     assert not bad, "\n".join(bad[:20])
 
 

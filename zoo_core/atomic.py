@@ -41,6 +41,7 @@ def fs_reason(exc: OSError) -> str:
         errno.ENOSPC: " The disk is full. Fix: free some space or write somewhere else.",
         errno.EDQUOT: " The disk quota is used up. Fix: free some space or write somewhere else.",
         errno.ENOTDIR: " Part of the path is a file, not a folder. Fix: give a folder path.",
+        errno.EEXIST: " A file of that name is in the way of a folder. Fix: give a folder path.",
         errno.EROFS: " Fix: write somewhere else.",
         errno.ELOOP: " A symbolic link points back to itself. Fix: remove or repair the link.",
     }.get(code or 0, "")

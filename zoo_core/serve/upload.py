@@ -10,6 +10,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
 from ..errors import ImageError, ZooError
+from ..infer.imageio import DECODE_ERRORS
 from .engine import MAX_SCALE, JobSpec
 from .jobs import Limits, TooLarge
 
@@ -92,8 +93,8 @@ def decode(data: bytes, name: str, limits: Limits, scale: int) -> Image.Image:
         raise ImageError(f"{name}: not an image file this server can read (try PNG, JPEG, WebP, GIF or BMP).") from None
     except Image.DecompressionBombError:
         raise TooLarge(f"{name}: the image has too many pixels (limit {limits.max_pixels:,}).") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(f"{name}: the image is damaged or truncated ({exc}).") from None
+    except DECODE_ERRORS as exc:  # the CLI's list: Pillow raises IndexError, TypeError… on damaged files
+        raise ImageError(f"{name}: the image is damaged or truncated ({type(exc).__name__}: {exc}).") from None
 
 
 def _check_pixels(size: tuple[int, int], name: str, limits: Limits, scale: int) -> None:
