@@ -215,3 +215,13 @@ def test_leftover_part_files_of_dead_runs_are_removed(tmp_path, capsys):
     code, _ = run([str(tmp_path / "in"), "-o", str(out), "--resume"], capsys)
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == [f".b.png.zoo{os.getppid()}-live.part", "a.png", "notes.part"]
+
+
+def test_a_named_pipe_among_the_inputs_fails_alone(tmp_path, capsys):
+    """New case: a FIFO named x.png blocked the pre-scan forever; now it is refused without reading."""
+    src = tmp_path / "in"
+    image(src / "good.png")
+    os.mkfifo(src / "pipe.png")
+    code, err = run([str(src), "-o", str(tmp_path / "out")], capsys)
+    assert code == 1 and (tmp_path / "out" / "good.png").is_file()
+    assert any("pipe.png: not a regular file" in ln for ln in err)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import struct
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -47,7 +48,12 @@ def opened(path: Path, limit: int | None = None) -> Iterator[Image.Image]:
     Image.MAX_IMAGE_PIXELS = None  # we check the limit ourselves, with a message saying how to raise it
     try:
         try:
-            if path.stat().st_size == 0:
+            st = path.stat()
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(path)
+            if not stat.S_ISREG(st.st_mode):  # a pipe or a device would block or never end
+                raise ImageError(f"{path}: not a regular file (a pipe, socket or device); give image files.")
+            if st.st_size == 0:
                 raise ImageError(f"{path}: empty file (0 bytes).")
             im = Image.open(path)
         finally:
