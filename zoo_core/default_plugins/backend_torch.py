@@ -14,6 +14,8 @@ class TorchRunner:
         self.device = torch.device(device)
         self.dtype = DTYPES[precision]
         self.module = module.eval().to(self.device, self.dtype)
+        if callable(getattr(module, "prepare_image", None)):  # image-wide statistics: see zoo_core/infer/tiler.py
+            self.prepare_image = self.module.prepare_image
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():

@@ -42,17 +42,22 @@ class Span:
     own_to: int
 
 
-def axis_spans(size: int, tile: int) -> list[Span]:
-    """Equal-length tiles covering `size`; the last one is shifted back rather than made smaller."""
+def axis_spans(size: int, tile: int, align: int = 1) -> list[Span]:
+    """Equal-length tiles covering `size`; the last one is shifted back rather than made smaller.
+
+    Starts and lengths are multiples of `align` (a network that downsamples by `align` then sees every
+    tile on the whole image's grid); the last tile may then read up to align-1 replicated pixels past the end.
+    """
     if size < 1:
         raise ValueError(f"cannot tile an axis of size {size}")
     count = math.ceil(size / max(1, tile))
-    length = math.ceil(size / count)  # evened out: 300 px with tile 256 → two tiles of 150
+    length = -(-math.ceil(size / count) // align) * align  # evened out: 300 px with tile 256 → two tiles of 150
+    last = -(-(size - length) // align) * align if size > length else 0
     spans, done = [], 0
     for i in range(count):
-        start = min(i * length, size - length)
-        spans.append(Span(start, length, done, start + length))
-        done = start + length
+        start = min(i * length, last)
+        spans.append(Span(start, length, done, min(start + length, size)))
+        done = min(start + length, size)
     return spans
 
 
@@ -84,8 +89,8 @@ class TilePlan:
 def make_plan(height: int, width: int, geometry: Geometry, tile: int | None) -> TilePlan:
     """Plan tiles of at most `tile` input pixels per side (default DEFAULT_TILE, at least MIN_TILE)."""
     t = max(MIN_TILE, int(tile or DEFAULT_TILE))
-    rows, cols = axis_spans(height, t), axis_spans(width, t)
     m, ctx = max(1, geometry.size_multiple), geometry.context
+    rows, cols = axis_spans(height, t, m), axis_spans(width, t, m)
     return TilePlan(rows, cols, ctx, (-(rows[0].length + 2 * ctx)) % m, (-(cols[0].length + 2 * ctx)) % m)
 
 
@@ -132,18 +137,33 @@ def iter_tiles(
     s, ctx, off = geometry.scale, geometry.context, geometry.offset
     crop = (ctx - off) * s  # output pixels per side that came from context, not from the tile itself
     todo = plan.tiles()
-    for i in range(0, len(todo), max(1, batch)):
-        chunk = todo[i:i + max(1, batch)]
-        inputs = torch.stack([
-            read(plan.indices(r, plan.extra_h, h), plan.indices(c, plan.extra_w, w)) for r, c in chunk
-        ])
-        result = _run(runner, inputs, tta)
-        for (r, c), y in zip(chunk, result, strict=True):  # a runner must answer every tile
-            dy, dx = (r.own_from - r.start) * s, (c.own_from - c.start) * s
-            part = y[:, crop + dy:crop + (r.own_to - r.start) * s, crop + dx:crop + (c.own_to - c.start) * s]
-            yield (r.own_from * s, r.own_to * s, c.own_from * s, c.own_to * s), part
-        if on_tile:
-            on_tile(len(chunk) * (len(TTA_TRANSFORMS) if tta else 1))
+    prepare = getattr(runner, "prepare_image", None)  # a runner with image-wide statistics (SE blocks) sees every tile first
+    handle = prepare(lambda: _image_tiles(read, plan, h, w), tta=tta) if callable(prepare) else None
+    try:
+        for i in range(0, len(todo), max(1, batch)):
+            chunk = todo[i:i + max(1, batch)]
+            inputs = torch.stack([
+                read(plan.indices(r, plan.extra_h, h), plan.indices(c, plan.extra_w, w)) for r, c in chunk
+            ])
+            result = _run(runner, inputs, tta)
+            for (r, c), y in zip(chunk, result, strict=True):  # a runner must answer every tile
+                dy, dx = (r.own_from - r.start) * s, (c.own_from - c.start) * s
+                part = y[:, crop + dy:crop + (r.own_to - r.start) * s, crop + dx:crop + (c.own_to - c.start) * s]
+                yield (r.own_from * s, r.own_to * s, c.own_from * s, c.own_to * s), part
+            if on_tile:
+                on_tile(len(chunk) * (len(TTA_TRANSFORMS) if tta else 1))
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def _image_tiles(read: TileReader, plan: TilePlan, h: int, w: int) -> Iterator[tuple]:
+    """(CHW tile, (row, col) of its first pixel, owned rows, owned cols) per tile; ownership is unbounded at borders."""
+    for r, c in plan.tiles():
+        tile = read(plan.indices(r, plan.extra_h, h), plan.indices(c, plan.extra_w, w))
+        rows = (r.own_from if r.own_from > 0 else -math.inf, r.own_to if r.own_to < h else math.inf)
+        cols = (c.own_from if c.own_from > 0 else -math.inf, c.own_to if c.own_to < w else math.inf)
+        yield tile, (r.start - plan.context, c.start - plan.context), rows, cols
 
 
 def tensor_reader(image: torch.Tensor) -> TileReader:
