@@ -225,3 +225,16 @@ def test_a_named_pipe_among_the_inputs_fails_alone(tmp_path, capsys):
     code, err = run([str(src), "-o", str(tmp_path / "out")], capsys)
     assert code == 1 and (tmp_path / "out" / "good.png").is_file()
     assert any("pipe.png: not a regular file" in ln for ln in err)
+
+
+def test_file_names_too_long_are_one_line_and_long_names_still_work(tmp_path, capsys):
+    """New case: a 300-character name raised OSError (File name too long) from Path.is_dir in collect()."""
+    image(tmp_path / "in" / ("a" * 240 + ".png"))  # near the limit: the temp name must still fit
+    code, _ = run([str(tmp_path / "in"), "-o", str(tmp_path / "out")], capsys)
+    assert code == 0 and (tmp_path / "out" / ("a" * 240 + ".png")).is_file()
+    code, err = run([str(tmp_path / ("b" * 300 + ".png")), "-o", str(tmp_path / "o2")], capsys)
+    assert code == 1 and "cannot read it (File name too long)" in err[0]
+    for cmd in (["convert", "--arch", "upconv7", "--format", "ncnn", str(tmp_path / ("c" * 300)), "-o", "x.st"],
+                ["eval", "example-tiny", str(tmp_path / ("d" * 300))]):
+        assert main(cmd) == 1
+        assert "Traceback" not in capsys.readouterr().err

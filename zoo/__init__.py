@@ -20,7 +20,6 @@ from zoo_core.errors import (
     ZooError,
 )
 from zoo_core.hookspecs import hookimpl
-from zoo_core.infer.upscaler import Upscaler
 from zoo_core.interfaces import ConvertedWeights, DegradationSpec, LossSpec
 from zoo_core.registry import get_registry, reset_registry
 
@@ -30,3 +29,12 @@ __all__ = [
     "UnknownNameError", "Upscaler", "WeightsError", "ZooError", "build_model", "fetch", "get_card",
     "get_registry", "hookimpl", "list_models", "load", "parse_card", "reset_registry",
 ]
+
+
+def __getattr__(name: str):
+    """`zoo.Upscaler` is imported on first use: `import zoo` (and so every plugin) does not load torch."""
+    if name == "Upscaler":
+        from zoo_core.infer.upscaler import Upscaler
+
+        return Upscaler
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

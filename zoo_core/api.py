@@ -4,16 +4,18 @@ from __future__ import annotations
 import fnmatch
 import json
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from .cards import Card, load_card_file
-from .infer.upscaler import Upscaler
 from .errors import ZooError
 from .registry import get_registry
 from .weights.resolve import local_weights, weights_path
 from .weights.safetensors_io import load_into, load_safetensors
+
+if TYPE_CHECKING:  # torch is imported where a network is built: listing and describing models stays light
+    import torch
+
+    from .infer.upscaler import Upscaler
 
 DEVICES = ("cpu", "cuda", "auto")
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -56,6 +58,8 @@ def resolve_device(device: str) -> str:
     """'auto' → cuda when available, else cpu; anything else is checked."""
     if device not in DEVICES and not device.startswith("cuda:"):
         raise ZooError(f"Unknown device '{device}'. Use one of: {', '.join(DEVICES)}.")
+    import torch
+
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -137,6 +141,8 @@ def load(
     tile_size = optional("tile_size", tile_size, lo=1, hi=65536, text=False)
     batch_size = optional("batch_size", batch_size, lo=1, hi=4096, text=False)
     threads = optional("threads", threads, lo=1, hi=4096, text=False)
+    from .infer.upscaler import Upscaler
+
     card = get_card(name)
     arch = get_registry().architecture(card.architecture)
     if precision == "bf16" and not arch.supports_bf16 or precision == "fp16" and not arch.supports_fp16:

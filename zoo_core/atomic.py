@@ -121,7 +121,9 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None], error: type[ZooE
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with _signals_held():
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.zoo{os.getpid()}-", suffix=SUFFIX, dir=path.parent)
+                # the name is cut so that a long target name still leaves room for the temp name's additions
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:120]}.zoo{os.getpid()}-", suffix=SUFFIX,
+                                           dir=path.parent)
         except OSError as exc:
             raise error(f"{path}: cannot write to folder {path.parent} {fs_reason(exc)}") from None
         umask = os.umask(0)

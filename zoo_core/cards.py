@@ -10,6 +10,7 @@ import yaml
 
 from .errors import CardError
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~20x faster, `zoo list` reads every card
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 STYLES = ("art", "photo")
 
@@ -156,7 +157,7 @@ def load_card_file(path: Path) -> Card:
     except UnicodeDecodeError:
         raise CardError(f"{path}: not UTF-8 text. Fix: save the card as UTF-8.") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""

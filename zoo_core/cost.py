@@ -1,16 +1,32 @@
-"""Parameters and multiply-adds per pixel of any registered architecture, measured with forward hooks."""
+"""Parameters and multiply-adds per pixel of any registered architecture, measured with forward hooks.
+
+Measuring builds the network (and imports torch), so `zoo list` and `zoo info` read `cached_cost`: the
+figures are kept in $ZOO_HOME/costs.json, keyed by the architecture, its hyperparameters and geometry
+and a hash of the builder's source file, and measured again when any of those change.
+"""
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-import torch
-from torch import nn
+import hashlib
+import importlib.util
+import inspect
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .architecture import Architecture
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+COST_VERSION = 1  # bump when the measurement itself changes
 
 
 def layer_macs(module: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int]]:
     """(multiply-adds, output height, output width) of each conv, transposed-conv and linear layer."""
+    import torch
+    from torch import nn
+
     found: list[tuple[int, int, int]] = []
 
     def hook(m: nn.Module, inp: tuple, out: torch.Tensor) -> None:
@@ -38,6 +54,8 @@ def layer_macs(module: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int]]
 
 def cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> dict[str, float]:
     """Parameters and multiply-adds per input and per output pixel of a large image (borders ignored)."""
+    import torch
+
     module = arch.create(hyperparameters).eval()
     geo = arch.geometry(hyperparameters)
     params = sum(p.numel() for p in module.parameters())
@@ -56,3 +74,56 @@ def cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, s
         "macs_per_input_pixel": per_input,
         "macs_per_output_pixel": per_input / geo.scale**2,
     }
+
+
+def _builder_file(arch: Architecture) -> Path | None:
+    """The source file of the architecture's build function, found without importing it when given as a string."""
+    try:
+        if isinstance(arch.build, str):
+            spec = importlib.util.find_spec(arch.build.partition(":")[0])
+            origin = spec.origin if spec else None
+        else:
+            origin = inspect.getsourcefile(arch.build)
+    except (ImportError, ValueError, TypeError):
+        return None
+    return Path(origin) if origin and Path(origin).is_file() else None
+
+
+def cost_key(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> str | None:
+    """What the measured figures depend on, as one string; None when the builder's source cannot be found."""
+    source = _builder_file(arch)
+    if source is None:
+        return None
+    geo = arch.geometry(hyperparameters)
+    return json.dumps({
+        "v": COST_VERSION, "arch": arch.id, "size": size, "geometry": vars(geo),
+        "hp": arch.resolve_hyperparameters(hyperparameters),
+        "source": hashlib.sha256(source.read_bytes()).hexdigest(),
+    }, sort_keys=True, default=str)
+
+
+def cached_cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> dict[str, float]:
+    """`cost(...)`, measured once and then read from $ZOO_HOME/costs.json (no torch import on a hit)."""
+    from .weights.resolve import zoo_home
+
+    key = cost_key(arch, hyperparameters, size)
+    if key is None:
+        return cost(arch, hyperparameters, size)
+    path = zoo_home() / "costs.json"
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        table = {}
+    if not isinstance(table, dict):
+        table = {}
+    if isinstance(table.get(key), dict):
+        return table[key]
+    figures = cost(arch, hyperparameters, size)
+    table[key] = figures
+    try:
+        from .weights.safetensors_io import atomic_write_bytes
+
+        atomic_write_bytes(path, json.dumps(table, indent=1, sort_keys=True).encode())
+    except Exception:  # a read-only cache only costs speed next time
+        pass
+    return figures

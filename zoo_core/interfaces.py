@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
-import torch
-from PIL import Image
-from torch import nn
+if TYPE_CHECKING:  # annotations only: registering plugins must not import torch
+    import torch
+    from PIL import Image
+    from torch import nn
 
 
 class Degradation(Protocol):

@@ -10,8 +10,10 @@ from typing import Any, Callable
 from .architecture import Architecture, check_keyword_only
 from .cards import Card, load_card_file, parse_card
 from .commands import Command
+from .data import DatasetSpec
 from .errors import CardError, DuplicateNameError, UnknownNameError, ZooError, did_you_mean
 from .interfaces import DegradationSpec, LossSpec
+from .lazy import LazyObject
 from .plugins import PluginInfo, make_manager
 
 # hook -> (collection, plural word for messages, type check or None for duck typing)
@@ -22,14 +24,16 @@ KINDS: dict[str, tuple[str, str]] = {
     "register_losses": ("losses", "loss"),
     "register_weight_formats": ("weight_formats", "weight format"),
     "register_backends": ("backends", "backend"),
+    "register_datasets": ("datasets", "dataset"),
 }
 EXPECTED: dict[str, Callable[[Any], bool]] = {
     "commands": lambda o: isinstance(o, Command),
     "architectures": lambda o: isinstance(o, Architecture),
     "degradations": lambda o: isinstance(o, DegradationSpec),
     "losses": lambda o: isinstance(o, LossSpec),
-    "weight_formats": lambda o: isinstance(getattr(o, "name", None), str) and callable(getattr(o, "convert", None)),
-    "backends": lambda o: isinstance(getattr(o, "name", None), str) and callable(getattr(o, "prepare", None)),
+    "weight_formats": lambda o: isinstance(o, LazyObject) or isinstance(getattr(o, "name", None), str) and callable(getattr(o, "convert", None)),
+    "backends": lambda o: isinstance(o, LazyObject) or isinstance(getattr(o, "name", None), str) and callable(getattr(o, "prepare", None)),
+    "datasets": lambda o: isinstance(o, DatasetSpec),
 }
 
 
@@ -50,6 +54,7 @@ class Registry:
     losses: dict[str, LossSpec] = field(default_factory=dict)
     weight_formats: dict[str, Any] = field(default_factory=dict)
     backends: dict[str, Any] = field(default_factory=dict)
+    datasets: dict[str, DatasetSpec] = field(default_factory=dict)
     cards: dict[str, Card] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)  # the first plugin to register a name keeps it
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -68,7 +73,7 @@ class Registry:
                                              f"rename it or disable one (ZOO_DISABLE_PLUGINS={plugin})."))
                 return
             self.conflicts.setdefault(key, [first]).append(plugin)
-            self.problems.append(Problem(plugin, f"{KINDS_BY_ATTR[kind]} '{name}' is registered by both "
+            self.problems.append(Problem(plugin, f"{KINDS_BY_ATTR.get(kind, kind[:-1])} '{name}' is registered by both "
                                          f"'{first}' and '{plugin}'; uninstall or disable one "
                                          f"(ZOO_DISABLE_PLUGINS={plugin})."))
             return
@@ -109,6 +114,10 @@ class Registry:
     def backend(self, name: str) -> Any:
         """The inference backend with this name."""
         return self._get("backends", name, "backend", "Run 'zoo plugins'.")
+
+    def dataset(self, name: str) -> DatasetSpec:
+        """The training corpus with this name."""
+        return self._get("datasets", name, "corpus", "Run 'zoo data list'.")
 
     def card(self, name: str) -> Card:
         """The card with this name; an architecture id resolves to its default card."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def _how(card: Card, before: Path | None, path: Path) -> str:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Fetch each model; report every failure on one line; exit 1 if any failed."""
-    if args.upstream is not None and not args.upstream.is_dir():
+    if args.upstream is not None and not os.path.isdir(args.upstream):
         raise ZooError(f"--upstream '{args.upstream}' is not a folder. Give the folder holding the original files.")
     failed = 0
     for card in cards_named(args.names):

@@ -6,7 +6,7 @@ import json
 import sys
 
 from ..api import get_card, is_available_offline, list_models
-from ..cost import cost
+from ..cost import cached_cost
 from ..registry import get_registry
 
 
@@ -34,7 +34,7 @@ def warn_problems() -> None:
 
 
 def _params(arch_id: str, hp: dict) -> int:
-    return int(cost(get_registry().architecture(arch_id), hp, size=8)["parameters"])
+    return int(cached_cost(get_registry().architecture(arch_id), hp)["parameters"])
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -84,7 +84,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     card = get_card(args.name)
     arch = get_registry().architecture(card.architecture)
     geo = arch.geometry(card.hyperparameters)
-    c = cost(arch, card.hyperparameters)
+    c = cached_cost(arch, card.hyperparameters)
     data = card.to_dict()
     data["geometry"] = {
         "scale": geo.scale, "in_channels": geo.in_channels, "out_channels": geo.out_channels,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from ..errors import ZooError
@@ -30,7 +31,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     """Stage (dry run) or push."""
     cards = cards_named(args.names)
     if args.dry_run is not None:
-        if args.dry_run.exists() and not args.dry_run.is_dir():
+        if os.path.lexists(args.dry_run) and not os.path.isdir(args.dry_run):
             raise ZooError(f"--dry-run '{args.dry_run}' exists and is not a folder.")
         refuse_existing(cards, args.dry_run)
         for path in stage(cards, args.dry_run, args.repo_id, upstream_dir=args.upstream):

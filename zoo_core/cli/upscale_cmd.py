@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..infer.batch import Options, run_jobs
     from ..infer.jobs import collect, plan, real
 
-    out_is_file = bool(args.output.suffix) and not args.output.is_dir()
+    out_is_file = bool(args.output.suffix) and not os.path.isdir(args.output)
     items = collect(args.inputs, recursive=args.recursive, exclude=None if out_is_file else args.output)
     if not items:
         raise ZooError("No input images found. Pass image files, folders (-r for sub-folders), globs, "

@@ -78,6 +78,10 @@ def opened(path: Path, limit: int | None = None) -> Iterator[Image.Image]:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise ImageError(f"{path}: is a symbolic link that loops back to itself; remove or repair the link.") from None
+        if exc.errno is not None and exc.filename is not None:  # the filesystem, not the file's content
+            from ..atomic import fs_reason
+
+            raise ImageError(f"{path}: cannot read it {fs_reason(exc)}") from None
         raise ImageError(f"{path}: cannot decode image, it may be truncated or corrupt ({_short(exc)}).") from None
     except DECODE_ERRORS as exc:
         raise ImageError(f"{path}: cannot decode image, it may be truncated or corrupt ({_short(exc)}).") from None

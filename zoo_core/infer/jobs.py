@@ -71,7 +71,7 @@ def _read_list(path: Path) -> list[str]:
     for line in (ln.strip() for ln in lines):
         if line and not line.startswith("#"):
             p = Path(line).expanduser()
-            out.append(str(p if p.is_absolute() or p.exists() else path.parent / p))
+            out.append(str(p if p.is_absolute() or os.path.lexists(p) else path.parent / p))
     return out
 
 
@@ -87,9 +87,9 @@ def collect(inputs: Iterable[str | Path], *, recursive: bool = False, exclude: P
     items: list[Item] = []
     for raw in inputs:
         p = Path(raw).expanduser()
-        if p.is_dir():
+        if os.path.isdir(p):  # os.path never raises (a name too long is simply not a folder)
             items += _walk(p, recursive, skip)
-        elif p.suffix.lower() == ".txt" and p.is_file():
+        elif p.suffix.lower() == ".txt" and os.path.isfile(p):
             if real(p) not in _lists:
                 items += collect(_read_list(p), recursive=recursive, exclude=exclude, _lists=_lists | {real(p)})
         elif not os.path.lexists(p) and any(ch in str(raw) for ch in GLOB_CHARS):
@@ -126,7 +126,7 @@ def plan(items: list[Item], output: Path, *, fmt: str | None = None, limit: int 
     that fails alone, in its turn.
     """
     chosen = FORMATS[fmt.lower()] if fmt else None
-    single_file = len(items) == 1 and output.suffix != "" and not output.is_dir()
+    single_file = len(items) == 1 and output.suffix != "" and not os.path.isdir(output)
     jobs, names = [], {}
     for it in items:
         error = it.error

@@ -1,6 +1,7 @@
 """`zoo eval`: PSNR/SSIM on Y and RGB of a model vs bicubic and Lanczos, HR shrunk by bicubic."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -103,7 +104,7 @@ def evaluate_upscale(upscale: Upscale, folder: Path, *, border: int | None = Non
 def evaluate_folder(model: str, folder: Path, *, weights: Path | None = None, border: int | None = None,
                     threads: int | None = None, grid: Path | None = None) -> dict[str, Any]:
     """Evaluate a registered model (card name or architecture id) on a folder of HR images."""
-    if not Path(folder).is_dir():
+    if not os.path.isdir(folder):  # never raises, unlike Path.is_dir on a name too long
         raise ImageError(f"'{folder}' is not a folder. Give zoo eval a folder of HR images.")
     files = image_files([folder])
     if not files:

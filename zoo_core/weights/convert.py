@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -22,7 +23,7 @@ def convert_to_bytes(
     hp = arch.resolve_hyperparameters(hyperparameters)
     paths = [Path(p) for p in paths]
     for p in paths:
-        if not p.is_file():
+        if not os.path.isfile(p):  # os.path never raises (a name too long is simply not a file)
             raise WeightsError(f"Input file '{p}' does not exist.")
     module = arch.create(hp)
     try:

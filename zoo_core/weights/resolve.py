@@ -55,7 +55,7 @@ def local_weights(card: Card) -> Path | None:
         path = package_file(card.weights["file"], card)
         return path if path.is_file() else None
     rebuilt = rebuilt_path(card)
-    if rebuilt.is_file() and sha256_file(rebuilt) == card.weights["sha256"]:
+    if os.path.isfile(rebuilt) and sha256_file(rebuilt) == card.weights["sha256"]:
         return rebuilt
     from .hub import cached_hub_file
 

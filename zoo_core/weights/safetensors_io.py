@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 from pathlib import Path
 from typing import Mapping
@@ -63,7 +64,7 @@ def load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
-    if not path.is_file():
+    if not os.path.isfile(path):  # never raises, unlike Path.is_file on a name too long
         raise WeightsError(f"Weights file '{path}' does not exist. Check the path or run 'zoo fetch'.")
     with open(path, "rb") as f:
         magic = f.read(2)

@@ -71,7 +71,7 @@ def _from_dir(card: Card, root: Path) -> list[bytes] | None:
         name = Path(f["path"]).name
         first = [root / name, inside(root, f["path"], card)]
         candidates = first + [p for p in _scan(root, Path(name).suffix) if p not in first]
-        data = next((d for p in candidates if p.is_file() for d in [_matching_bytes(p, f["sha256"])] if d), None)
+        data = next((d for p in candidates if os.path.isfile(p) for d in [_matching_bytes(p, f["sha256"])] if d), None)
         if data is None:
             return None
         out.append(data)
@@ -103,7 +103,7 @@ def upstream_sources(card: Card, upstream_dir: Path | None = None) -> list[bytes
     if not card.upstream.get("files") or not card.upstream.get("format"):
         return None
     given = upstream_dir or os.environ.get(ENV_DIR) or None
-    if given is not None and Path(given).is_dir():
+    if given is not None and os.path.isdir(given):
         found = _from_dir(card, Path(given))
         if found is not None:
             return found

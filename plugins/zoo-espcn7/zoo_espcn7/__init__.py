@@ -7,11 +7,9 @@ import zoo
 @zoo.hookimpl
 def register_architectures(register):
     """ESPCN_7: same-padded, so offset 0; seven 3×3 layers give a receptive radius of 7 input pixels."""
-    from .model import build
-
     register(zoo.Architecture(
         id="espcn7",
-        build=build,
+        build="zoo_espcn7.model:build",  # imported when a network is built, so `zoo list` does not load torch
         scale=2,
         offset=0,
         context=7,

@@ -7,11 +7,9 @@ import zoo
 @zoo.hookimpl
 def register_architectures(register):
     """UpConv_7: 2×, consumes 7 input pixels per side."""
-    from .model import build
-
     register(zoo.Architecture(
         id="upconv7",
-        build=build,
+        build="zoo_upconv7.model:build",  # imported when a network is built, so `zoo list` does not load torch
         scale=2,
         offset=7,
         context=7,
