@@ -6,14 +6,15 @@ import json
 import os
 import struct
 from pathlib import Path
-from typing import Mapping
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Mapping
 
 from ..errors import WeightsError
 
-DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64", torch.int32: "I32"}
+if TYPE_CHECKING:  # torch is imported by the functions that handle tensors, so hashing files stays light
+    import torch
+    from torch import nn
+
+DTYPE_NAMES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "int64": "I64", "int32": "I32"}
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".pkl", ".bin")
 
 
@@ -35,16 +36,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def serialize(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None) -> bytes:
     """Safetensors bytes with sorted keys and sorted metadata, so output is reproducible."""
+    import torch
+
+    dtypes = {getattr(torch, name): code for name, code in DTYPE_NAMES.items()}
     header: dict[str, object] = {}
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in sorted(metadata.items())}
     blobs, offset = [], 0
     for name in sorted(tensors):
         t = tensors[name].detach().to("cpu").contiguous()
-        if t.dtype not in DTYPES:
-            raise WeightsError(f"tensor '{name}' has dtype {t.dtype}; expected one of {list(DTYPES)}.")
+        if t.dtype not in dtypes:
+            raise WeightsError(f"tensor '{name}' has dtype {t.dtype}; expected one of {list(dtypes)}.")
         raw = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        header[name] = {"dtype": dtypes[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)
     head = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
