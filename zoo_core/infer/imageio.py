@@ -120,15 +120,6 @@ def read_picture(path: Path, *, limit: int | None = None) -> Picture:
             raise ImageError(f"{path}: {err}") from None
 
 
-def read_image(path: Path, *, limit: int | None = None) -> Image.Image:
-    """A decoded PIL image with EXIF orientation applied; ImageError on anything bad."""
-    with opened(path, limit) as im:
-        im.load()
-        out = ImageOps.exif_transpose(im) or im
-        out.load()
-        return out
-
-
 def output_format(path: Path, fmt: str | None) -> str:
     """Pillow's format name for --format or the output suffix (PNG when neither says)."""
     name = (fmt or Path(path).suffix.lstrip(".") or "png").lower()

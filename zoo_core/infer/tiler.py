@@ -187,11 +187,6 @@ def run_tiled(
     return out
 
 
-def run_tta(runner: Runner, image: torch.Tensor, geometry: Geometry, **kw: object) -> torch.Tensor:
-    """The 8-way flip/transpose ensemble (kept for callers of the old API)."""
-    return run_tiled(runner, image, geometry, tta=True, **kw)  # type: ignore[arg-type]
-
-
 def reference(runner: Runner, image: torch.Tensor, geometry: Geometry) -> torch.Tensor:
     """Whole-image inference with no tiling: pad by `context`, run once, crop. What tiling must equal."""
     s, ctx, off = geometry.scale, geometry.context, geometry.offset
@@ -211,5 +206,5 @@ def tile_count(height: int, width: int, tile: int | None) -> int:
 
 __all__: Sequence[str] = (
     "DEFAULT_TILE", "MIN_TILE", "TTA_TRANSFORMS", "Span", "TilePlan", "axis_spans", "iter_tiles", "make_plan", "pad_edges",
-    "reference", "run_tiled", "run_tta", "tensor_reader", "tile_count",
+    "reference", "run_tiled", "tensor_reader", "tile_count",
 )

@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.distributed as dist
@@ -46,16 +46,8 @@ class TrainState:
     stopped: bool = False  # SIGTERM/SIGINT: a checkpoint was written and the loop left early
 
 
-class Callback(Protocol):
-    """Hooks called by the loop on rank 0; implement any subset (missing methods are skipped)."""
-
-    def on_step(self, state: TrainState) -> None: ...
-    def on_validate(self, state: TrainState, result: dict[str, float]) -> None: ...
-    def on_checkpoint(self, state: TrainState, path: Path) -> None: ...
-    def on_end(self, state: TrainState) -> None: ...
-
-
 def _call(callbacks: Sequence[Any], name: str, *args: Any) -> None:
+    """Call on_step/on_validate/on_checkpoint/on_end on each callback that has it (rank 0; any subset)."""
     for cb in callbacks:
         fn = getattr(cb, name, None)
         if fn is not None:
