@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .errors import CardError
+from .errors import CardError, WeightsError
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~20x faster, `zoo list` reads every card
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -20,7 +20,7 @@ TOP = {
     "architecture": (str, True),
     "hyperparameters": (dict, False),
     "task": (dict, True),
-    "weights": (dict, True),
+    "weights": (dict, False),  # absent: an untrained card (listed, refused by upscale until trained)
     "upstream": (dict, False),
     "license": (str, True),
     "description": (str, True),
@@ -61,6 +61,11 @@ class Card:
     source: str = "<memory>"  # the file (or plugin) the card came from
 
     @property
+    def trained(self) -> bool:
+        """Whether the card names weights (a card written before its first training has none)."""
+        return bool(self.weights)
+
+    @property
     def on_hub(self) -> bool:
         """Whether the weights live on the Hugging Face Hub (else a file shipped in a package)."""
         return "repo_id" in self.weights
@@ -76,6 +81,8 @@ class Card:
             "license": self.license,
             "description": self.description,
         }
+        if not self.weights:  # untrained
+            del d["weights"]
         if self.upstream:
             d["upstream"] = self.upstream
         if self.metrics:
@@ -121,10 +128,11 @@ def parse_card(data: Any, where: str = "<memory>") -> Card:
         raise CardError(f"{where}: field 'task.style' must be one of {STYLES}, got {task['style']!r}.")
     if task["scale"] < 1 or not -1 <= task["noise_level"] <= 3:
         raise CardError(f"{where}: 'task.scale' must be >= 1 and 'task.noise_level' in -1..3.")
-    weights = data["weights"]
-    _check(where, weights, HUB_WEIGHTS if "repo_id" in weights else FILE_WEIGHTS, "weights.")
-    if not re.fullmatch(r"[0-9a-f]{64}", weights["sha256"]):
-        raise CardError(f"{where}: field 'weights.sha256' must be 64 lowercase hex digits.")
+    weights = data.get("weights") or {}
+    if weights:
+        _check(where, weights, HUB_WEIGHTS if "repo_id" in weights else FILE_WEIGHTS, "weights.")
+        if not re.fullmatch(r"[0-9a-f]{64}", weights["sha256"]):
+            raise CardError(f"{where}: field 'weights.sha256' must be 64 lowercase hex digits.")
     upstream = data.get("upstream") or {}
     _check(where, upstream, UPSTREAM, "upstream.")
     for i, f in enumerate(upstream.get("files", [])):
@@ -163,3 +171,12 @@ def load_card_file(path: Path) -> Card:
         at = f" at line {mark.line + 1}" if mark else ""
         raise CardError(f"{path}: malformed YAML{at}. Fix the syntax (check indentation and colons).") from None
     return parse_card(data, str(path))
+
+
+def require_trained(card: Card) -> None:
+    """Raise a one-line WeightsError for a card that has no weights yet."""
+    if not card.trained:
+        raise WeightsError(
+            f"Model '{card.name}' ({card.source}) is untrained: its card names no weights yet. Train it "
+            "('zoo train CONFIG' exports weights and a card), or pass --weights FILE.safetensors."
+        )

@@ -46,7 +46,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "name": card.name, "architecture": card.architecture, "scale": card.scale,
             "noise_level": card.noise_level, "style": card.style,
             "parameters": _params(card.architecture, card.hyperparameters),
-            "offline": is_available_offline(card),
+            "offline": is_available_offline(card), "trained": card.trained,
         })
     missing = _unavailable(args.pattern) if args.all else []
     if args.json:
@@ -57,7 +57,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in rows:
         noise = "-" if r["noise_level"] < 0 else r["noise_level"]
         print(f"{r['name']:<24} {r['architecture']:<12} {r['scale']:>5} {noise:>5} {r['style']:<6} "
-              f"{r['parameters']:>10,}  {'yes' if r['offline'] else 'no'}")
+              f"{r['parameters']:>10,}  {'untrained' if not r['trained'] else 'yes' if r['offline'] else 'no'}")
     for r in missing:
         noise = "-" if r["noise_level"] < 0 else r["noise_level"]
         print(f"{r['name']:<24} {r['architecture']:<12} {r['scale']:>5} {noise:>5} {r['style']:<6} "
@@ -93,6 +93,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     }
     data["cost"] = {k: round(v, 1) if isinstance(v, float) else v for k, v in c.items()}
     data["available_offline"] = is_available_offline(card)
+    data["trained"] = card.trained
     data["plugin"] = get_registry().owners.get(("cards", card.name))
     if args.json:
         print(json.dumps(data, indent=2))

@@ -20,7 +20,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        description="Upscale image files, folders (-r: recursive), globs and .txt lists of paths.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, globs or .txt lists")
     p.add_argument("-o", "--output", type=Path, required=True, help="output file (one input) or folder")
-    p.add_argument("-m", "--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    p.add_argument("-m", "--model", default=DEFAULT_MODEL,
+                   help=f"model name or card file CARD.yaml (default {DEFAULT_MODEL})")
     p.add_argument("-n", "--noise", type=int, choices=range(-1, 4), default=None,
                    help="noise level -1..3: picks that card of the model's architecture and style")
     p.add_argument("--style", choices=("art", "photo"), default=None, help="model style (default: the model's)")
@@ -60,9 +61,12 @@ def _models(args: argparse.Namespace, device: str):  # -> (first, rest, scale)
     chosen = plan_cards(list_models(), base, noise=args.noise, style=args.style, scale=scale)
     kw = dict(weights=args.weights, device=device, precision=args.precision, backend=args.backend,
               tile_size=args.tile, batch_size=args.batch, threads=args.threads)
-    first = load(chosen.first.name, **kw)
-    # --weights replaces one model's weights: use that model for every pass
-    rest = first if args.weights or chosen.rest.name == chosen.first.name else load(chosen.rest.name, **kw)
+    # A card file is loaded from the file (its own weights and sha256, even under a shipped name), not by name.
+    from_file = args.model.endswith((".yaml", ".yml")) and chosen.first is base
+    first = load(args.model if from_file else chosen.first.name, **kw)
+    # --weights or a card file replaces one model: use that model for every pass
+    same = args.weights or from_file or chosen.rest.name == chosen.first.name
+    rest = first if same else load(chosen.rest.name, **kw)
     return first, rest, scale
 
 

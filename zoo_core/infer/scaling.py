@@ -39,7 +39,8 @@ class PassPlan:
 
 
 def _family(cards: Sequence[Card], base: Card, style: str) -> list[Card]:
-    return [c for c in cards if c.architecture == base.architecture and c.scale == base.scale and c.style == style]
+    return [c for c in cards if c.architecture == base.architecture and c.scale == base.scale and c.style == style
+            and (c.trained or c is base)]  # an untrained sibling cannot run a pass
 
 
 def plan_cards(cards: Sequence[Card], base: Card, *, noise: int | None, style: str | None, scale: float) -> PassPlan:

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from ..atomic import atomic_write
-from ..cards import Card
+from ..cards import Card, require_trained
 from ..errors import ZooError
 from .hub import REPO_RE, hub_settings
 from .resolve import weights_path
@@ -108,6 +108,8 @@ def readme(cards: list[Card], repo_id: str) -> str:
 
 def check_cards(cards: list[Card]) -> None:
     """Only Hub cards, each with its own filename."""
+    for card in cards:
+        require_trained(card)
     local = [c.name for c in cards if not c.on_hub]
     if local:
         raise ZooError(f"{', '.join(local)}: weights ship inside a plugin (weights.file), not on the Hub; nothing to push.")

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from ..cards import Card
+from ..cards import Card, require_trained
 from ..errors import FetchError, WeightsError
 from .safetensors_io import sha256_file
 
@@ -51,6 +51,8 @@ def verify(path: Path, expected: str, what: str) -> None:
 
 def local_weights(card: Card) -> Path | None:
     """Weights already on this machine (shipped, rebuilt, or in the Hub cache), verified; else None."""
+    if not card.trained:
+        return None
     if not card.on_hub:
         path = package_file(card.weights["file"], card)
         return path if path.is_file() else None
@@ -74,6 +76,7 @@ def weights_path(
     A verified local copy is used without contacting the Hub: the card's sha256 pins the content.
     `notify` hears about a bad download or a fallback (default: the 'zoo' logger's warnings).
     """
+    require_trained(card)
     if not card.on_hub:
         path = package_file(card.weights["file"], card)
         if not path.is_file():
