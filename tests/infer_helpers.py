@@ -47,6 +47,8 @@ def runner_of(module: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]
     def run(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
             return module(x)
+    if callable(getattr(module, "prepare_image", None)):  # image-wide statistics, as the torch backend forwards them
+        run.prepare_image = module.prepare_image  # type: ignore[attr-defined]
     return run
 
 

@@ -86,6 +86,17 @@ class Upscaler:
                 "the --weights file.")
         return out
 
+    def _tile_runner(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`_checked`, carrying the runner's prepare_image hook (image-wide statistics) to the tiler."""
+        prepare = getattr(self.runner, "prepare_image", None)
+        if prepare is None:
+            return self._checked
+
+        def checked(batch: torch.Tensor) -> torch.Tensor:
+            return self._checked(batch)
+        checked.prepare_image = prepare  # type: ignore[attr-defined]
+        return checked
+
     @property
     def scale(self) -> int:
         """The model's upscaling factor."""
@@ -100,7 +111,7 @@ class Upscaler:
     def upscale_tensor(self, x: torch.Tensor, *, tile_size: int | None = None, tta: bool = False,
                        on_tile: Tick | None = None) -> torch.Tensor:
         """CHW float in [0,1] → CHW float, tiled exactly."""
-        return run_tiled(self._checked, x, self.geometry, tile=self._tile(tile_size), batch=self._batch(),
+        return run_tiled(self._tile_runner(), x, self.geometry, tile=self._tile(tile_size), batch=self._batch(),
                          tta=tta, on_tile=on_tile)
 
     def _stream(self, src: np.ndarray, out: np.ndarray, *, tile: int, tta: bool, on_tile: Tick | None) -> None:
@@ -112,7 +123,7 @@ class Upscaler:
             t = torch.from_numpy(src[np.ix_(rows, cols)].astype(np.float32) / np.float32(peak)).permute(2, 0, 1)
             return t.expand(3, -1, -1) if grey else t
 
-        for (t, b, l, r), part in iter_tiles(self._checked, read, src.shape[:2], self.geometry, tile=tile,
+        for (t, b, l, r), part in iter_tiles(self._tile_runner(), read, src.shape[:2], self.geometry, tile=tile,
                                              batch=self._batch(), tta=tta, on_tile=on_tile):
             out[t:b, l:r] = quantize(part.mean(0, keepdim=True) if grey else part, out.dtype.type)
 

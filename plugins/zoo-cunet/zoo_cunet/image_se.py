@@ -1,0 +1,95 @@
+"""Exact tiling for CUNet: each SE block's mean taken over the whole image, gathered tile by tile.
+
+Before an image's tiles run, zoo's tiler hands `prepare_image` every tile with the image pixels it owns.
+SE block k's mean is summed over the feature positions whose centre lies in each tile's owned pixels
+(every position of the whole image's feature map is counted once, since tiles sit on the network's
+stride grid), with blocks 1..k-1 already fixed; then all tiles run with the four gates fixed. The result
+equals running the whole padded image at once (what ncnn does given the whole image), up to float
+summation order.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+
+from zoo import ZooError
+
+# (stride, centre of position 0) of each SE block's feature map, in input pixels from the tile's first pixel.
+ANCHORS = {2: ((2, 6.5), (1, 11.0), (2, 15.5), (1, 17.0)), 1: ((2, 6.5), (2, 14.5), (4, 23.5), (2, 26.5))}
+TileSource = Callable[[], Iterator[tuple]]
+
+
+class _Reached(Exception):
+    """Raised by a pre-hook to stop the forward pass at an SE block."""
+
+
+def features_at(model: nn.Module, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The input of `block` when `model` runs on `x` (the rest of the network is not run)."""
+    seen: list[torch.Tensor] = []
+
+    def hook(_module: nn.Module, args: tuple) -> None:
+        seen.append(args[0])
+        raise _Reached
+
+    handle = block.register_forward_pre_hook(hook)
+    try:
+        model(x)
+    except _Reached:
+        pass
+    finally:
+        handle.remove()
+    return seen[0]
+
+
+def owned(n: int, origin: int, stride: int, centre: float, span: tuple[float, float]) -> torch.Tensor:
+    """Which of n feature positions have their centre pixel inside [span) of the image."""
+    pixel = torch.floor(origin + stride * torch.arange(n, dtype=torch.float64) + centre)
+    return (pixel >= span[0]) & (pixel < span[1])
+
+
+class Gates:
+    """The fixed gates of one image; close() returns the blocks to per-input means and frees the model."""
+
+    def __init__(self, blocks: list[nn.Module], lock: threading.Lock):
+        self.blocks, self.lock = blocks, lock
+
+    def close(self) -> None:
+        """Forget the gates (the next image gathers its own)."""
+        for b in self.blocks:
+            b.gate = None
+        if self.lock.locked():
+            self.lock.release()
+
+
+def prepare_image(model: nn.Module, tiles: TileSource, *, tta: bool, lock: threading.Lock) -> Gates:
+    """Gather every SE block's image-wide mean from the tiles, in order, and fix the gates."""
+    if tta:
+        raise ZooError("cunet models do not support --tta yet: their SE blocks would need one image-wide pass "
+                       "per flip. Run without --tta.")
+    blocks = [m for m in model.modules() if hasattr(m, "gate")]
+    lock.acquire()  # the gates live on the module: one image at a time
+    gates = Gates(blocks, lock)
+    try:
+        for b in blocks:
+            b.gate = None
+        param = next(model.parameters())
+        for block, (stride, centre) in zip(blocks, ANCHORS[model.scale], strict=True):
+            total, count = torch.zeros((), dtype=torch.float64), 0
+            for tile, (y0, x0), rows, cols in tiles():
+                with torch.inference_mode():
+                    f = features_at(model, block, tile[None].to(param.device, param.dtype))[0].double()
+                rm, cm = owned(f.shape[-2], y0, stride, centre, rows), owned(f.shape[-1], x0, stride, centre, cols)
+                total = total + f[:, rm][:, :, cm].sum((1, 2)).cpu()
+                count += int(rm.sum()) * int(cm.sum())
+            with torch.inference_mode():
+                block.gate = block.excite((total / max(1, count)).to(param.device, param.dtype)[None, :, None, None])
+    except BaseException:
+        gates.close()
+        raise
+    return gates
+
+
+__all__ = ["ANCHORS", "Gates", "features_at", "owned", "prepare_image"]
