@@ -93,6 +93,11 @@ def test_push_dry_run_never_replaces_a_readme(tmp_path, capsys):
     card = "upconv7-scale2x"
     err = one_error(["push", card, "--repo-id", "me/x", "--dry-run", str(tmp_path)], capsys)
     assert "README.md already exists" in err and (tmp_path / "README.md").read_text() == "my own notes"
+    assert main(["push", card, "--repo-id", "me/x", "--dry-run", str(tmp_path / "new")]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for written in (tmp_path / "new").iterdir():  # written like any other file, not mkstemp's 0600
+        assert written.stat().st_mode & 0o777 == 0o666 & ~umask, written
 
 
 def test_nan_and_inf_weights_are_an_error_not_an_image(tmp_path, capsys):
