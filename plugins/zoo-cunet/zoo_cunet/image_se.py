@@ -75,6 +75,9 @@ def prepare_image(model: nn.Module, tiles: TileSource, *, tta: bool, lock: threa
     try:
         for b in blocks:
             b.gate = None
+        first = tiles()
+        if next(first, None) is None or next(first, None) is None:
+            return gates  # one tile is the whole padded image: its own means are the image's
         param = next(model.parameters())
         for block, (stride, centre) in zip(blocks, ANCHORS[model.scale], strict=True):
             total, count = torch.zeros((), dtype=torch.float64), 0
