@@ -60,7 +60,21 @@ class Odd(nn.Module):
         return self.d(self.c(h)) * 0.5 + 0.25
 
 
-@pytest.mark.parametrize("make,shape", [(TinyUpConv, (1, 3, 20, 17)), (TinyEspcn, (2, 3, 11, 9)), (Odd, (1, 3, 12, 10))])
+class TinyCompact(nn.Module):
+    """Real-ESRGAN's SRVGGNetCompact at toy width: convs with per-channel PReLU, PixelShuffle, nearest skip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.PReLU(8), nn.Conv2d(8, 27, 3, padding=1))
+        self.shuffle = nn.PixelShuffle(3)
+        nn.init.uniform_(self.body[1].weight, -0.5, 0.5)  # distinct slopes: their channel order is checked
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.body(x)) + F.interpolate(x, scale_factor=3, mode="nearest")
+
+
+@pytest.mark.parametrize("make,shape", [(TinyUpConv, (1, 3, 20, 17)), (TinyEspcn, (2, 3, 11, 9)), (Odd, (1, 3, 12, 10)),
+                                        (TinyCompact, (1, 3, 9, 13))])
 def test_export_matches_torch(make, shape):
     torch.manual_seed(0)
     module = make().eval()

@@ -1,7 +1,8 @@
 """Export a registered PyTorch module to ncnn `.param` text + `.bin` weights, with no external tool.
 
 Covers what waifu2x-style networks are made of: Conv2d (any stride/dilation/zero padding, groups),
-ConvTranspose2d, ReLU/LeakyReLU/SELU/Sigmoid/Hardtanh/clamp, PixelShuffle and element-wise add/mul,
+ConvTranspose2d, ReLU/LeakyReLU/PReLU/SELU/Sigmoid/Hardtanh/clamp, PixelShuffle, nearest upscaling by an
+integer factor and element-wise add/mul,
 wired as any DAG (fx traced). Anything else raises UnsupportedModule, so torch stays the fallback.
 """
 from __future__ import annotations
@@ -97,6 +98,8 @@ def _module_layer(m: nn.Module, name: str, src: str, dst: str) -> Layer | None:
         return _deconv(m, name, src, dst)
     if isinstance(m, (nn.Identity, nn.Dropout)):
         return None
+    if isinstance(m, nn.PReLU):  # per-channel (or one shared) slope, stored untagged like ncnn's own files
+        return Layer("PReLU", name, [src], [dst], {0: m.num_parameters}, [(m.weight.detach().cpu().numpy(), False)])
     simple = {
         nn.ReLU: lambda: _unary("ReLU", {}),
         nn.LeakyReLU: lambda: _unary("ReLU", {0: float(m.negative_slope)}),  # type: ignore[attr-defined]
@@ -145,10 +148,21 @@ def _function_layer(node: fx.Node, blob: dict[str, str]) -> Layer:
     if target in ELEMENTWISE and len(tensors) == 1 and not kwargs:
         kind, params = ELEMENTWISE[target]
         return Layer(kind, name, tensors, [dst], dict(params))
+    if target is F.interpolate and len(tensors) == 1:
+        return _nearest(node, name, tensors[0], dst)
     if target is F.leaky_relu and len(tensors) == 1:
         slope = kwargs.get("negative_slope", node.args[1] if len(node.args) > 1 else 0.01)
         return Layer("ReLU", name, tensors, [dst], {0: float(slope)})  # type: ignore[arg-type]
     raise UnsupportedModule(f"{name}: operation {getattr(target, '__name__', target)}")
+
+
+def _nearest(node: fx.Node, name: str, src: str, dst: str) -> Layer:
+    """F.interpolate(x, scale_factor=k, mode='nearest') with an integer k: ncnn Interp type 1."""
+    kw = {k: v for k, v in node.kwargs.items() if v not in (None, False)}  # fx records every default
+    factor, mode = kw.pop("scale_factor", None), kw.pop("mode", "nearest")
+    if len(node.args) > 1 or kw or mode != "nearest" or not isinstance(factor, int) or factor < 1:
+        raise UnsupportedModule(f"{name}: interpolate other than nearest by an integer factor")
+    return Layer("Interp", name, [src], [dst], {0: 1, 1: float(factor), 2: float(factor)})
 
 
 def trace_layers(module: nn.Module) -> list[Layer]:
@@ -173,7 +187,12 @@ def trace_layers(module: nn.Module) -> list[Layer]:
             if layer is not None:
                 layers.append(layer)
         elif node.op in ("call_function", "call_method"):
-            layers.append(_function_layer(node, blob))
+            resampled = None
+            if node.target is F.interpolate and node.args and isinstance(node.args[0], fx.Node):
+                from .ncnn_resample import bicubic_layers  # imported here: it builds on this module's Layer
+
+                resampled = bicubic_layers(node, blob[node.args[0].name], modules)
+            layers.extend(resampled or [_function_layer(node, blob)])
             blob[node.name] = node.name
         elif node.op == "output":
             if not isinstance(node.args[0], fx.Node):
