@@ -210,3 +210,15 @@ run_dir: {tmp_path / "afile" / "run"}
 """)
     err = one_error(["train", str(cfg)], capsys)
     assert "afile" in err and "Not a directory" in err and "Check run_dir" in err
+
+
+def test_eval_flags_and_weights_paths_are_checked(tmp_path, capsys):
+    """New cases: zoo eval --border -5 was accepted; --weights . or /dev/null said 'does not exist'."""
+    with pytest.raises(SystemExit):
+        main(["eval", TINY, str(tmp_path), "--border", "-5"])
+    assert "--border must be an integer from 0 to 4096, got '-5'" in capsys.readouterr().err
+    src = tmp_path / "a.png"
+    Image.new("RGB", (4, 4)).save(src)
+    for weights in (str(tmp_path), "/dev/null"):
+        err = one_error(["upscale", str(src), "-o", str(tmp_path / "o"), "-m", TINY, "--weights", weights], capsys)
+        assert "is not a regular file (a folder or a device)" in err

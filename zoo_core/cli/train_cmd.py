@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
+from ..numbers import flag
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -31,10 +32,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("model", metavar="MODEL", help="card name or architecture id")
     e.add_argument("dir", type=Path, metavar="DIR", help="folder of HR images (PNG/JPEG)")
     e.add_argument("--weights", type=Path, help="a .safetensors file to use instead of the card's weights")
-    e.add_argument("--border", type=int, help="pixels excluded per side (default: the scale)")
+    e.add_argument("--border", type=flag("--border", lo=0, hi=4096), help="pixels excluded per side (default: the scale)")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     e.add_argument("--grid", type=Path, metavar="OUT.png", help="write a side-by-side comparison picture")
-    e.add_argument("--threads", type=int, help="torch threads")
+    e.add_argument("--threads", type=flag("--threads", lo=1, hi=4096), help="torch threads")
     e.set_defaults(func=cmd_eval)
 
 

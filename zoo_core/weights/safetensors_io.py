@@ -69,6 +69,9 @@ def load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
 
     path = Path(path)
     if not os.path.isfile(path):  # never raises, unlike Path.is_file on a name too long
+        if os.path.exists(path):
+            raise WeightsError(f"Weights file '{path}' is not a regular file (a folder or a device). "
+                               "Give the path of a .safetensors file.")
         raise WeightsError(f"Weights file '{path}' does not exist. Check the path or run 'zoo fetch'.")
     with open(path, "rb") as f:
         magic = f.read(2)
