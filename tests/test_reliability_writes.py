@@ -222,3 +222,28 @@ def test_eval_flags_and_weights_paths_are_checked(tmp_path, capsys):
     for weights in (str(tmp_path), "/dev/null"):
         err = one_error(["upscale", str(src), "-o", str(tmp_path / "o"), "-m", TINY, "--weights", weights], capsys)
         assert "is not a regular file (a folder or a device)" in err
+
+
+def test_every_writer_cleans_up_on_sigterm_and_after_a_killed_run(tmp_path):
+    """The one rule for all writing commands (convert, push, eval --grid, train exports): SIGTERM during a
+    write removes the temp file, and a dead process's leftover .part is removed by the next write there."""
+    import signal
+    import subprocess
+    import sys
+
+    from zoo_core import atomic
+
+    def half_then_sigterm(f):
+        f.write(b"half")
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs at the next line of Python
+        f.write(b"rest")
+    with pytest.raises(atomic.Terminated):
+        atomic.atomic_write(tmp_path / "w.safetensors", half_then_sigterm)
+    assert list(tmp_path.iterdir()) == [] and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    later = tmp_path / "later"  # a folder this process has not written to yet, as for a new run
+    later.mkdir()
+    (later / f".w.safetensors.zoo{dead}-x1.part").write_bytes(b"left by a killed run")
+    atomic.write_bytes(later / "other.bin", b"data")
+    assert sorted(p.name for p in later.iterdir()) == ["other.bin"]

@@ -114,31 +114,48 @@ def _signals_held() -> Iterator[None]:
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None], error: type[ZooError] = ZooError) -> None:
-    """Write through `write` into a temp file beside `path`, then rename; `error` on a filesystem failure."""
+    """Write through `write` into a temp file beside `path`, then rename; `error` on a filesystem failure.
+
+    For its duration SIGTERM (and SIGHUP) raise `Terminated`, so the temp file is removed as on Ctrl-C,
+    whichever command is writing; outside a write there is no temp file to lose.
+    """
     path = Path(path)
     tmp: str | None = None
-    try:
+    with interrupt_on_term():
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with _signals_held():
-                # the name is cut so that a long target name still leaves room for the temp name's additions
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:120]}.zoo{os.getpid()}-", suffix=SUFFIX,
-                                           dir=path.parent)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _clean_once(path.parent)
+                with _signals_held():
+                    # the name is cut so that a long target name still leaves room for the temp name's additions
+                    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:120]}.zoo{os.getpid()}-", suffix=SUFFIX,
+                                               dir=path.parent)
+            except OSError as exc:
+                raise error(f"{path}: cannot write to folder {path.parent} {fs_reason(exc)}") from None
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; outputs should look like any other file
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+            os.replace(tmp, path)
+            tmp = None
         except OSError as exc:
-            raise error(f"{path}: cannot write to folder {path.parent} {fs_reason(exc)}") from None
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; outputs should look like any other file
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise error(f"{path}: write failed {fs_reason(exc)}") from None
-    finally:  # any exception, Ctrl-C and SIGTERM included: the temp file goes, the target is untouched
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            raise error(f"{path}: write failed {fs_reason(exc)}") from None
+        finally:  # any exception, Ctrl-C and SIGTERM included: the temp file goes, the target is untouched
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+_CLEANED: set[str] = set()
+
+
+def _clean_once(folder: Path) -> None:
+    """`clean_leftovers` the first time this process writes into `folder` (one listing, not one per file)."""
+    key = os.path.realpath(folder)
+    if key not in _CLEANED:
+        _CLEANED.add(key)
+        clean_leftovers(folder)
 
 
 def write_bytes(path: Path, data: bytes, error: type[ZooError] = ZooError) -> None:
