@@ -247,3 +247,21 @@ def test_every_writer_cleans_up_on_sigterm_and_after_a_killed_run(tmp_path):
     (later / f".w.safetensors.zoo{dead}-x1.part").write_bytes(b"left by a killed run")
     atomic.write_bytes(later / "other.bin", b"data")
     assert sorted(p.name for p in later.iterdir()) == ["other.bin"]
+
+
+def test_a_callers_own_sigterm_handler_is_kept_during_writes(tmp_path):
+    """The trainer's SIGTERM handler (checkpoint, then stop) must not be replaced while it writes."""
+    import signal
+
+    from zoo_core import atomic
+
+    heard: list[int] = []
+    old = signal.signal(signal.SIGTERM, lambda signum, _frame: heard.append(signum))
+    try:
+        def signalled(f):
+            f.write(b"checkpoint")
+            os.kill(os.getpid(), signal.SIGTERM)
+        atomic.atomic_write(tmp_path / "ckpt.safetensors", signalled)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert heard == [signal.SIGTERM] and (tmp_path / "ckpt.safetensors").read_bytes() == b"checkpoint"

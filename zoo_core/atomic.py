@@ -165,14 +165,16 @@ def write_bytes(path: Path, data: bytes, error: type[ZooError] = ZooError) -> No
 
 @contextlib.contextmanager
 def interrupt_on_term() -> Iterator[None]:
-    """In the main thread, SIGTERM and SIGHUP raise `Terminated` (a KeyboardInterrupt) for the duration."""
+    """In the main thread, SIGTERM and SIGHUP raise `Terminated` (a KeyboardInterrupt) for the duration,
+    where they would otherwise kill the process at once (a handler already installed is left alone)."""
     def raise_terminated(signum: int, _frame: object) -> None:
         raise Terminated(signum)
 
     saved: dict[int, object] = {}
     try:
         for sig in (signal.SIGTERM, signal.SIGHUP):
-            saved[sig] = signal.signal(sig, raise_terminated)
+            if signal.getsignal(sig) is signal.SIG_DFL:  # a handler of the caller's (the trainer's) is kept
+                saved[sig] = signal.signal(sig, raise_terminated)
     except ValueError:  # not the main thread: the caller's own handlers stay
         pass
     try:
