@@ -2,7 +2,7 @@
 
 Covers what waifu2x-style networks are made of: Conv2d (any stride/dilation/zero padding, groups),
 ConvTranspose2d, ReLU/LeakyReLU/PReLU/SELU/Sigmoid/Hardtanh/clamp, PixelShuffle, nearest upscaling by an
-integer factor and element-wise add/mul,
+integer factor, element-wise add/mul and weightless modules that name their ncnn layer (`ncnn_layer()`),
 wired as any DAG (fx traced). Anything else raises UnsupportedModule, so torch stays the fallback.
 """
 from __future__ import annotations
@@ -98,6 +98,9 @@ def _module_layer(m: nn.Module, name: str, src: str, dst: str) -> Layer | None:
         return _deconv(m, name, src, dst)
     if isinstance(m, (nn.Identity, nn.Dropout)):
         return None
+    if callable(getattr(m, "ncnn_layer", None)):  # a plugin's weightless module that names its ncnn layer
+        kind, params = m.ncnn_layer()
+        return Layer(kind, name, [src], [dst], dict(params))
     if isinstance(m, nn.PReLU):  # per-channel (or one shared) slope, stored untagged like ncnn's own files
         return Layer("PReLU", name, [src], [dst], {0: m.num_parameters}, [(m.weight.detach().cpu().numpy(), False)])
     simple = {
@@ -165,10 +168,17 @@ def _nearest(node: fx.Node, name: str, src: str, dst: str) -> Layer:
     return Layer("Interp", name, [src], [dst], {0: 1, 1: float(factor), 2: float(factor)})
 
 
+class _Tracer(fx.Tracer):
+    """fx's tracer, keeping modules that name their own ncnn layer (`ncnn_layer() -> (type, params)`) whole."""
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return callable(getattr(m, "ncnn_layer", None)) or super().is_leaf_module(m, qualname)
+
+
 def trace_layers(module: nn.Module) -> list[Layer]:
     """fx-trace `module` into ncnn layers (before Split insertion and activation fusion)."""
     try:
-        graph = fx.symbolic_trace(module).graph
+        graph = _Tracer().trace(module)
     except Exception as err:  # fx refuses data-dependent control flow: that is "unsupported" here
         raise UnsupportedModule(f"not traceable by torch.fx ({type(err).__name__}: {err})") from None
     modules = dict(module.named_modules())
@@ -187,12 +197,7 @@ def trace_layers(module: nn.Module) -> list[Layer]:
             if layer is not None:
                 layers.append(layer)
         elif node.op in ("call_function", "call_method"):
-            resampled = None
-            if node.target is F.interpolate and node.args and isinstance(node.args[0], fx.Node):
-                from .ncnn_resample import bicubic_layers  # imported here: it builds on this module's Layer
-
-                resampled = bicubic_layers(node, blob[node.args[0].name], modules)
-            layers.extend(resampled or [_function_layer(node, blob)])
+            layers.append(_function_layer(node, blob))
             blob[node.name] = node.name
         elif node.op == "output":
             if not isinstance(node.args[0], fx.Node):

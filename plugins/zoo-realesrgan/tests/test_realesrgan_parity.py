@@ -102,6 +102,9 @@ def test_animevideov3_matches_ncnn_and_tiles_equal_whole(name):
     tiled = up.upscale_tensor(torch.from_numpy(x)).numpy()
     assert tiled.shape == (3, 24 * s, 24 * s)
     assert_parity(tiled, ref)
+    fast = zoo.load(name, tile_size=12)  # the default CPU path: zoo's own export of the module, on ncnn
+    assert fast.backend == "ncnn"
+    assert_parity(fast.upscale_tensor(torch.from_numpy(x)).numpy(), ref)
     with torch.backends.mkldnn.flags(enabled=False):  # oneDNN picks kernels by shape: bits may differ
         tiled = up.upscale_tensor(torch.from_numpy(x)).numpy()
         whole = up.upscale_tensor(torch.from_numpy(x), tile_size=24).numpy()

@@ -26,14 +26,11 @@ class SRVGGNetCompact(nn.Module):
         body.append(nn.Conv2d(num_feat, 3 * upscale * upscale, 3, 1, 1))
         self.body = nn.Sequential(*body)
         self.upsampler = nn.PixelShuffle(upscale)
+        self.down = BicubicDown(scale=scale, upscale=upscale) if scale != upscale else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """NCHW in [0,1] → NCHW at `scale`× (bicubic from the network's `upscale`× when they differ)."""
-        out = self.upsampler(self.body(x)) + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
-        if self.scale != self.upscale:
-            out = bicubic_down(bicubic_down(out, self.scale, self.upscale).transpose(-1, -2),
-                               self.scale, self.upscale).transpose(-1, -2)
-        return out
+        return self.down(self.upsampler(self.body(x)) + F.interpolate(x, scale_factor=self.upscale, mode="nearest"))
 
     def check_ncnn_graph(self, layers: list[dict], where: str) -> None:
         """The file's Interp layers must be the nearest skip and, for scale < upscale, the bicubic downscale."""
@@ -72,6 +69,24 @@ def bicubic_down(x: torch.Tensor, scale: int, upscale: int) -> torch.Tensor:
     y = F.pad(x.reshape(n * ch, 1, h, w), (-lo, right, 0, 0), mode="replicate")
     y = F.conv2d(y, weight.to(x.dtype), stride=(1, u))  # (n·ch, p, h, w/u)
     return y.permute(0, 2, 3, 1).reshape(n, ch, h, w // u * p)
+
+
+class BicubicDown(nn.Module):
+    """The ncnn files' final Interp (bicubic, factor scale/upscale) on both axes, computed polyphase."""
+
+    def __init__(self, *, scale: int, upscale: int) -> None:
+        super().__init__()
+        self.scale, self.upscale = scale, upscale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Width, then height."""
+        y = bicubic_down(x, self.scale, self.upscale).transpose(-1, -2)
+        return bicubic_down(y, self.scale, self.upscale).transpose(-1, -2)
+
+    def ncnn_layer(self) -> tuple[str, dict[int, object]]:
+        """For zoo's ncnn exporter: the same Interp as the original file (ncnn's float positions, within 1e-4)."""
+        factor = self.scale / self.upscale
+        return "Interp", {0: 3, 1: factor, 2: factor}
 
 
 def build(*, num_feat: int = 64, num_conv: int = 16, upscale: int = 4, scale: int = 4) -> SRVGGNetCompact:
