@@ -102,6 +102,9 @@ def test_same_name_from_two_folders_is_refused_not_replaced(tmp_path, capsys):
     with Image.open(out / "a.png") as im:
         assert im.size == (12, 8)  # the first input's result, not replaced by the second
     assert any(f"{a2}: would be written to {out / 'a.png'}, as {a1} is" in ln for ln in err)
+    (tmp_path / "one" / "a.png").write_bytes(b"")  # a first input that fails claims no output
+    code, err = run([str(a1), str(a2), "-o", str(tmp_path / "out2")], capsys)
+    assert code == 1 and "empty file" in err[0] and (tmp_path / "out2" / "a.png").is_file()
 
 
 def test_unreadable_folders_are_reported(tmp_path, monkeypatch, capsys):

@@ -47,7 +47,7 @@ def _walk(folder: Path, recursive: bool, exclude: str | None) -> list[Item]:
 
     def unreadable(exc: OSError) -> None:  # os.walk would skip the folder silently
         where = Path(exc.filename or folder)
-        found.append(Item(where, Path(where.name), f"{quoted(where)}: cannot read this folder "
+        found.append(Item(where, Path(where.name or "folder"), f"{quoted(where)}: cannot read this folder "
                           f"({exc.strerror or exc}); its images were skipped. Fix its permissions or leave it out."))
 
     for root, dirs, files in os.walk(folder, onerror=unreadable):
@@ -160,9 +160,8 @@ def _one_writer_per_output(jobs: list[Job]) -> list[Job]:
     owner: dict[str, Job] = {}
     out = []
     for job in jobs:
-        key = real(job.dst)
-        first = owner.setdefault(key, job)
-        if first is not job and job.error is None:
+        first = owner.setdefault(real(job.dst), job) if job.error is None else job  # a failed job writes nothing
+        if first is not job:
             job = Job(job.src, job.dst, job.fmt, job.animated,
                       f"{quoted(job.src)}: would be written to {quoted(job.dst)}, as {quoted(first.src)} is; "
                       "zoo never writes two inputs to one output. Upscale them into separate -o folders or rename one.")
