@@ -44,7 +44,14 @@ def _family(cards: Sequence[Card], base: Card, style: str) -> list[Card]:
 
 
 def plan_cards(cards: Sequence[Card], base: Card, *, noise: int | None, style: str | None, scale: float) -> PassPlan:
-    """Pick cards from card fields: `noise`/`style` select a sibling of `base` (same architecture and scale)."""
+    """Pick cards from card fields: `noise`/`style` select a sibling of `base` (same architecture and scale).
+
+    A sibling whose own scale is exactly `scale` (realesrgan-animevideov3-2x with -s 4) is used instead of
+    `base`: one native pass rather than repeated passes or a downscale.
+    """
+    native = [c for c in cards if c.architecture == base.architecture and c.scale == scale != base.scale
+              and c.style == (style or base.style)]
+    base = next((c for c in native if c.noise_level == base.noise_level), native[0] if native else base)
     style = style or base.style
     fam = _family(cards, base, style)
     if noise is None and style == base.style:

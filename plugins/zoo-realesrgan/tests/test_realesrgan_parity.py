@@ -164,3 +164,14 @@ def test_upscale_with_a_native_4x_card_is_one_4x_pass(tmp_path):
     assert main(["upscale", str(src), "-o", str(out), "-m", "realesrgan-animevideov3-4x", "-s", "4", "--overwrite",
                  "--backend", "torch", "-q"]) == 0
     assert np.array_equal(np.asarray(Image.open(out)), got)
+
+
+def test_scale_option_picks_the_native_card_of_the_family():
+    from zoo_core.infer.scaling import plan_cards
+
+    cards, base = zoo.list_models(), zoo.get_card("realesrgan-animevideov3-2x")
+    for scale, name in ((4, "realesrgan-animevideov3-4x"), (3, "realesrgan-animevideov3-3x"), (2, base.name)):
+        plan = plan_cards(cards, base, noise=None, style=None, scale=scale)
+        assert (plan.first.name, plan.passes) == (name, 1), scale
+    plan = plan_cards(cards, base, noise=None, style=None, scale=8)  # no native 8x: repeated passes of the card given
+    assert (plan.first.name, plan.passes) == (base.name, 3)
