@@ -51,7 +51,7 @@ def plan_cards(cards: Sequence[Card], base: Card, *, noise: int | None, style: s
     """
     native = [c for c in cards if c.architecture == base.architecture and c.scale == scale != base.scale
               and c.style == (style or base.style)]
-    base = next((c for c in native if c.noise_level == base.noise_level), native[0] if native else base)
+    base = next((c for c in native if c.noise_level == base.noise_level), base)  # same denoising only
     style = style or base.style
     fam = _family(cards, base, style)
     if noise is None and style == base.style:
