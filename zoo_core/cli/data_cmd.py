@@ -19,6 +19,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     prep.add_argument("--dir", type=Path, help="where to build it (default: $ZOO_HOME/data/NAME)")
     prep.add_argument("--force", action="store_true", help="rebuild even if a complete copy exists")
     prep.set_defaults(func=cmd_prepare)
+    sheet = data_sub.add_parser("sheet", help="a contact sheet (JPEG/PNG) of a sample of a prepared corpus")
+    sheet.add_argument("name", nargs="?", default=DEFAULT_CORPUS)
+    sheet.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.jpg")
+    sheet.add_argument("--count", type=int, default=48, help="pictures on the sheet (default 48)")
+    sheet.add_argument("--split", default="train", choices=("train", "val"))
+    sheet.set_defaults(func=cmd_sheet)
     lst = data_sub.add_parser("list", help="registered corpora and whether they are prepared")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_list)
@@ -59,4 +65,19 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{r['name']:<16} {state:<22} {r['description']}")
     if not rows:
         print("no corpus registered", file=sys.stderr)
+    return 0
+
+
+def cmd_sheet(args: argparse.Namespace) -> int:
+    """Thumbnails of `count` pictures spread over the split, each source in turn, in one image."""
+    from ..data.prepare import split_entries
+    from ..data.sheet import contact_sheet
+    from ..errors import ConfigError
+
+    if not 1 <= args.count <= 400:
+        raise ConfigError(f"--count is {args.count}; give 1 to 400.")
+    sheet = contact_sheet(split_entries(args.name, args.split), args.count)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.output, quality=85) if args.output.suffix.lower() in (".jpg", ".jpeg") else sheet.save(args.output)
+    print(f"{args.output}: {args.count} pictures of {args.name} ({args.split})")
     return 0

@@ -29,6 +29,7 @@ class Item:
 
     name: str  # unique in the corpus; becomes the file name
     group: str  # pictures of one group (variants of one source picture) land on one side of the split
+    kind: str = ""  # the split holds out groups of each kind of each source (e.g. sprites and scenes), not just any
     source: Source
     file: str  # the file inside the package it came from
     load: Callable[[], "Image.Image | None"]

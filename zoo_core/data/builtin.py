@@ -21,7 +21,10 @@ LICENSES = {
 RENPY_IMAGES = "usr/share/games/renpy/demo/game/images"
 # Ren'Py image tags that are user-interface parts or screenshots, not illustrations
 RENPY_UI = ("bar", "button", "check_foreground", "check_selected_foreground", "hover_background", "idle_background",
-            "launcher", "popup", "ninepatch", "imagedissolve", "spotlight", "imagemap volume")
+            "launcher", "popup", "ninepatch", "imagedissolve", "spotlight", "imagemap volume",
+            # photographs, not drawn art: a cave, the White House, Washington, an aerial view (imagemap)
+            "bg cave", "bg whitehouse", "bg washington", "imagemap")
+RENPY_KINDS = {"eileen": "sprite", "lucy": "sprite", "concert": "scene", "bg panorama": "scene"}
 CLIPART_ROOT = "usr/share/openclipart/svg"
 # Folders that are not illustrations: 1,378 near-identical spirographs, UI icons, gradients, flags, LEDs, cards.
 CLIPART_SKIP = ("shapes/stars", "special/gradients", "special/patterns", "computer/icons", "signs_and_symbols/flags",
@@ -68,7 +71,8 @@ def renpy_items(ctx: BuildContext) -> Iterator[Item]:
     src = Source(package=RENPY, version=pkg.version, license=LICENSES[RENPY])
     for path in sorted((pkg.root / RENPY_IMAGES).iterdir()):
         if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and not path.stem.startswith(RENPY_UI):
-            yield Item(name=f"renpy-{path.stem}", group=_renpy_group(path.stem), source=src,
+            group = _renpy_group(path.stem)
+            yield Item(name=f"renpy-{path.stem}", group=group, kind=RENPY_KINDS.get(group[6:], "other"), source=src,
                        file=str(path.relative_to(pkg.root)), load=_open_renpy(path, ctx))
 
 
@@ -153,7 +157,7 @@ DEBIAN_ART = DatasetSpec(
     description="Ren'Py demo illustrations (Debian renpy-demo, Expat) and curated Open Clip Art rendered with "
                 "rsvg-convert (Debian openclipart-svg, public domain); split by source picture.",
     items=debian_art_items,
-    version="1",
+    version="2",
     val_fraction=0.2,
     min_side=128,
 )

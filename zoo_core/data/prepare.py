@@ -29,10 +29,10 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 
 
 def val_groups(items: Sequence[Item], fraction: float) -> set[str]:
-    """Per source, the groups whose salted hash ranks lowest, at least one per source with two or more groups."""
-    by_source: dict[str, set[str]] = defaultdict(set)
+    """Per source and kind, the groups whose salted hash ranks lowest; at least one where there are two or more."""
+    by_source: dict[tuple[str, str], set[str]] = defaultdict(set)
     for it in items:
-        by_source[it.source.package].add(it.group)
+        by_source[(it.source.package, it.kind)].add(it.group)
     held: set[str] = set()
     for groups in by_source.values():
         if len(groups) < 2:
@@ -67,7 +67,7 @@ def _write(item: Item, img: Any, folder: Path, split: str) -> dict[str, Any]:
     rel = f"{split}/{_safe(item.name)}.png"
     img.save(folder / rel, format="PNG", optimize=False, compress_level=6)
     data = (folder / rel).read_bytes()
-    return {"file": rel, "split": split, "group": item.group, "width": img.width, "height": img.height,
+    return {"file": rel, "split": split, "group": item.group, "kind": item.kind, "width": img.width, "height": img.height,
             "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
             "source": {"package": item.source.package, "version": item.source.version,
                        "license": item.source.license, "file": item.file}}
@@ -117,7 +117,7 @@ def _manifest(spec: DatasetSpec, entries: list[dict[str, Any]], ctx: BuildContex
         sources[s["package"]] = {"version": s["version"], "license": s["license"]}
     counts = {split: sum(1 for e in entries if e["split"] == split) for split in SPLITS}
     return {"name": spec.name, "version": spec.version, "description": spec.description, "complete": True,
-            "split": {"salt": SPLIT_SALT, "by": "group", "val_fraction": spec.val_fraction, "counts": counts},
+            "split": {"salt": SPLIT_SALT, "by": "group within source and kind", "val_fraction": spec.val_fraction, "counts": counts},
             "sources": sources, "skipped": dict(sorted(ctx.skipped.items())), "files": entries}
 
 
