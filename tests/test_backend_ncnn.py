@@ -123,7 +123,7 @@ class Interp(nn.Module):
         self.conv = nn.Conv2d(3, 3, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(self.conv(x), scale_factor=2, mode="bicubic")
+        return F.interpolate(self.conv(x), scale_factor=2, mode="bilinear")
 
 
 @pytest.mark.parametrize("module", [
@@ -140,11 +140,11 @@ def test_supports_only_exportable_cpu_fp32():
     assert backend.supports(arch_id="upconv7", device="cpu", precision="fp32")
     assert not backend.supports(arch_id="upconv7", device="cuda", precision="fp32")
     assert not backend.supports(arch_id="upconv7", device="cpu", precision="bf16")
-    assert not backend.supports(arch_id="drrn-lite", device="cpu", precision="fp32")  # bicubic interpolate
-    assert pick_backend("drrn-lite", "cpu", "fp32", None).name == "torch"
+    assert backend.supports(arch_id="drrn-lite", device="cpu", precision="fp32")  # bicubic as a fixed conv
+    assert pick_backend("drrn-lite", "cpu", "fp32", None).name == "ncnn"
     assert pick_backend("upconv7", "cpu", "bf16", None).name == "torch"
-    with pytest.raises(zoo.ZooError, match="cannot run 'drrn-lite'"):
-        pick_backend("drrn-lite", "cpu", "fp32", "ncnn")
+    with pytest.raises(zoo.ZooError, match="cannot run 'upconv7' on cpu in bf16"):
+        pick_backend("upconv7", "cpu", "bf16", "ncnn")
 
 
 def test_load_defaults_to_ncnn_on_cpu_and_torch_can_be_forced():

@@ -197,7 +197,12 @@ def trace_layers(module: nn.Module) -> list[Layer]:
             if layer is not None:
                 layers.append(layer)
         elif node.op in ("call_function", "call_method"):
-            layers.append(_function_layer(node, blob))
+            resampled = None
+            if node.target is F.interpolate and node.args and isinstance(node.args[0], fx.Node):
+                from .ncnn_resample import bicubic_layers  # imported here: it builds on this module's Layer
+
+                resampled = bicubic_layers(node, blob[node.args[0].name], modules)
+            layers.extend(resampled or [_function_layer(node, blob)])
             blob[node.name] = node.name
         elif node.op == "output":
             if not isinstance(node.args[0], fx.Node):

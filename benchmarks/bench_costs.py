@@ -1,0 +1,106 @@
+"""Does time follow multiply-adds? Every registered card family on its default CPU path, against upconv7-scale2x.
+
+One card per architecture (the first listed, or --cards), the same 512×512 real-art image (a crop of
+../shared/images/waifu2x/miku_CC_BY-NC.jpg, or a synthetic one without ../shared), same process, same
+thread count. Each card is timed in interleaved pairs with upconv7-scale2x (the order flips every pair) and
+the ratio is taken per pair, so load from other jobs on a shared box hits both sides alike; medians printed.
+A card whose weights cannot be loaded (not fetched, no network) is skipped with the reason.
+
+    .venv/bin/python benchmarks/bench_costs.py [--size 512] [--reps 3] [--threads N] [--cards A B] [--backend B]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+IMAGE = Path(__file__).resolve().parents[1].parent / "shared/images/waifu2x/miku_CC_BY-NC.jpg"
+BASE = "upconv7-scale2x"
+
+
+def test_image(size: int) -> np.ndarray:
+    """A size² crop of the shared art image (tiled if it is smaller), or zoo's synthetic demo picture."""
+    from PIL import Image
+
+    if IMAGE.is_file():
+        src = np.asarray(Image.open(IMAGE).convert("RGB"))
+    else:
+        from zoo_core.infer.demo import demo_image
+
+        src = np.asarray(demo_image(size))
+    reps = (-(-size // src.shape[0]), -(-size // src.shape[1]), 1)
+    return np.ascontiguousarray(np.tile(src, reps)[:size, :size])
+
+
+def one_card_per_family(names: list[str] | None) -> list[str]:
+    """The cards to time: --cards, or the first card of every registered architecture (scale > 1 first)."""
+    import zoo
+
+    if names:
+        return names
+    seen: dict[str, str] = {}
+    for card in sorted(zoo.get_registry().cards.values(), key=lambda c: (c.scale == 1, "noise" in c.name, c.name)):
+        if not card.name.startswith("example-"):  # the docs' example plugin, when installed for the tests
+            seen.setdefault(card.architecture, card.name)
+    return [BASE] + [n for n in seen.values() if n != BASE and not n.startswith("upconv7")]
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print one Markdown row per card: backend, s per input MP, ratio to UpConv_7, MACs per input px and ratio."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None, help="threads for every card (default: all CPUs)")
+    p.add_argument("--cards", nargs="+", default=None)
+    p.add_argument("--backend", default=None, help="force a backend for the non-base cards (default: zoo's choice)")
+    args = p.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing weight file is a skip, not a download
+
+    import torch
+
+    import zoo
+    from zoo_core.cost import cost
+    from zoo_core.default_plugins.backend_ncnn import cpu_count
+
+    threads = args.threads or cpu_count()
+    torch.set_num_threads(threads)
+    img = test_image(args.size)
+    mp = img.shape[0] * img.shape[1] / 1e6
+    base = zoo.load(BASE, threads=threads)
+    base_macs = cost(zoo.get_registry().architecture(base.card.architecture), base.card.hyperparameters)
+    base.upscale(img)
+    print(f"{args.size}x{args.size} ({'miku_CC_BY-NC.jpg' if IMAGE.is_file() else 'synthetic'}), {threads} thread(s), "
+          f"{args.reps} interleaved pairs with {BASE}, medians; load average {os.getloadavg()[0]:.1f}")
+    print("| card | architecture | backend | s / MP (input) | time vs UpConv_7 | MACs / input px | MACs vs UpConv_7 |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for name in one_card_per_family(args.cards):
+        try:
+            up = base if name == BASE else zoo.load(name, threads=threads, backend=args.backend)
+            up.upscale(img[:64, :64])  # warm-up (ncnn export, first allocation)
+        except zoo.ZooError as err:
+            print(f"| {name} | skipped: {str(err).splitlines()[0]} | | | | | |", flush=True)
+            continue
+        macs = cost(zoo.get_registry().architecture(up.card.architecture), up.card.hyperparameters)
+        ts, bs = [], []
+        for rep in range(args.reps):
+            pair = [(ts, up), (bs, base)] if rep % 2 == 0 else [(bs, base), (ts, up)]
+            for sink, which in pair:
+                sink.append(timed(lambda: which.upscale(img)))
+        ratio = statistics.median(t / b for t, b in zip(ts, bs))
+        m = macs["macs_per_input_pixel"]
+        print(f"| {name} | {up.card.architecture} | {up.backend} | {statistics.median(ts) / mp:.2f} | {ratio:.2f} | "
+              f"{m:,.0f} | {m / base_macs['macs_per_input_pixel']:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
