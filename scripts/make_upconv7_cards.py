@@ -85,6 +85,8 @@ def build_card(style: str, noise: int, digest: str, files: list[dict], repo_id: 
     }
     if old.get("metrics"):
         card["metrics"] = old["metrics"]
+    if style == "art" and noise < 0:
+        card["default"] = True  # zoo's default model: `zoo upscale` without -m, and the web page
     return card
 
 

@@ -8,6 +8,7 @@ import yaml
 
 import zoo
 from zoo_core.cards import load_card_file, parse_card
+from zoo_core.registry import check_card
 
 REPO = Path(__file__).resolve().parents[1]
 CARD_FILES = sorted(REPO.glob("plugins/*/*/cards/*.yaml"))
@@ -60,8 +61,8 @@ def _mutate(path: str, value):
     ("name", "Bad Name", "field 'name'"),
 ])
 def test_bad_cards_name_file_and_field(field, value, expect):
-    with pytest.raises(zoo.CardError) as exc:
-        parse_card(_mutate(field, value), "cards/bad.yaml")
+    with pytest.raises(zoo.CardError) as exc:  # task fields are checked against the variants upconv7 declares
+        check_card(zoo.get_registry(), parse_card(_mutate(field, value), "cards/bad.yaml"))
     msg = str(exc.value)
     assert msg.startswith("cards/bad.yaml: ") and expect in msg and "\n" not in msg
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cards import Card, load_card_file
 from .errors import ZooError
-from .registry import get_registry
+from .registry import check_card, get_registry
 from .weights.resolve import local_weights, weights_path
 from .weights.safetensors_io import load_into, load_safetensors
 
@@ -35,8 +35,15 @@ def get_card(name: str) -> Card:
     if name.endswith((".yaml", ".yml")):
         if not Path(name).is_file():
             raise ZooError(f"Card file '{name}' does not exist. Give the path of a card .yaml or a name from 'zoo list'.")
-        return load_card_file(Path(name))  # e.g. the card `zoo train` just exported
+        card = load_card_file(Path(name))  # e.g. the card `zoo train` just exported
+        check_card(get_registry(), card)  # as a registered card: architecture, hyperparameters, variants
+        return card
     return get_registry().card(name)
+
+
+def default_card() -> Card:
+    """The model used when none is named: the card a plugin marks `default: true`."""
+    return get_registry().default_card()
 
 
 def is_available_offline(card: Card) -> bool:

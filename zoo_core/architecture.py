@@ -47,10 +47,17 @@ class Architecture:
     default_card: str | None = None
     description: str = ""
     paper: str = ""
+    # The task fields (besides scale) its cards are told apart by, and the values each may take, e.g.
+    # {"style": ("art", "photo"), "noise_level": (-1, 0, 1, 2, 3)}; empty: cards may use any.
+    variants: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
             raise ZooError(f"Architecture id must be a non-empty string, got {self.id!r}.")
+        for key, values in dict(self.variants).items():
+            if not isinstance(key, str) or not isinstance(values, (tuple, list)) or not values:
+                raise ZooError(f"Architecture '{self.id}': variants must map a field name to a non-empty tuple of "
+                               f"values, got {key!r}: {values!r:.60}. Fix: e.g. variants={{'style': ('art', 'photo')}}.")
         if isinstance(self.context, int) and self.context < self.offset:
             raise ZooError(
                 f"Architecture '{self.id}': context ({self.context}) must be >= offset ({self.offset})."

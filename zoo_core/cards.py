@@ -12,7 +12,7 @@ from .errors import CardError, WeightsError
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~20x faster, `zoo list` reads every card
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-STYLES = ("art", "photo")
+VARIANT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # field -> (types, required). Nested mappings are validated by their own schema below.
 TOP = {
@@ -26,8 +26,12 @@ TOP = {
     "description": (str, True),
     "metrics": (dict, False),
     "tags": (list, False),
+    "default": (bool, False),  # true on the one card `zoo upscale` uses without -m (a plugin's choice, not core's)
 }
-TASK = {"scale": (int, True), "noise_level": (int, True), "style": (str, True)}
+# task: `scale`, plus the named variant fields a family tells its cards apart by (waifu2x: style and
+# noise_level; Real-CUGAN: conservative…). An architecture may declare the allowed values (Architecture.variants).
+TASK = {"scale": (int, True)}
+VARIANT_TYPES = (str, int, bool)
 HUB_WEIGHTS = {"repo_id": (str, True), "filename": (str, True), "revision": (str, True), "sha256": (str, True)}
 FILE_WEIGHTS = {"file": (str, True), "sha256": (str, True)}
 UPSTREAM = {
@@ -50,15 +54,25 @@ class Card:
     architecture: str
     hyperparameters: dict[str, Any]
     scale: int
-    noise_level: int  # -1: no denoising
-    style: str
+    variants: dict[str, Any] = field(default_factory=dict)  # task fields besides scale: style, noise_level…
     weights: dict[str, str]
     upstream: dict[str, Any]
     license: str
     description: str
     metrics: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    default: bool = False  # the model `zoo upscale` and the web page use when none is named
     source: str = "<memory>"  # the file (or plugin) the card came from
+
+    @property
+    def noise_level(self) -> int:
+        """The JPEG noise reduction level; -1 (no denoising) when the family has no such field."""
+        return int(self.variants.get("noise_level", -1))
+
+    @property
+    def style(self) -> str:
+        """The `style` variant ('art', 'photo'…), '' when the family has none."""
+        return str(self.variants.get("style", ""))
 
     @property
     def trained(self) -> bool:
@@ -76,7 +90,7 @@ class Card:
             "name": self.name,
             "architecture": self.architecture,
             "hyperparameters": dict(self.hyperparameters),
-            "task": {"scale": self.scale, "noise_level": self.noise_level, "style": self.style},
+            "task": {"scale": self.scale, **self.variants},
             "weights": dict(self.weights),
             "license": self.license,
             "description": self.description,
@@ -89,6 +103,8 @@ class Card:
             d["metrics"] = self.metrics
         if self.tags:
             d["tags"] = list(self.tags)
+        if self.default:
+            d["default"] = True
         return d
 
 
@@ -123,11 +139,11 @@ def parse_card(data: Any, where: str = "<memory>") -> Card:
             f"{where}: field 'name' {data['name']!r} must be lowercase letters, digits, '.', '_' or '-'."
         )
     task = data["task"]
-    _check(where, task, TASK, "task.")
-    if task["style"] not in STYLES:
-        raise CardError(f"{where}: field 'task.style' must be one of {STYLES}, got {task['style']!r}.")
-    if task["scale"] < 1 or not -1 <= task["noise_level"] <= 3:
-        raise CardError(f"{where}: 'task.scale' must be >= 1 and 'task.noise_level' in -1..3.")
+    _check(where, {"scale": task.get("scale")} if "scale" in task else {}, TASK, "task.")
+    variants = {k: v for k, v in task.items() if k != "scale"}
+    _check_variants(where, variants)
+    if task["scale"] < 1:
+        raise CardError(f"{where}: field 'task.scale' must be >= 1, got {task['scale']}. Fix: the model's enlargement factor.")
     weights = data.get("weights") or {}
     if weights:
         _check(where, weights, HUB_WEIGHTS if "repo_id" in weights else FILE_WEIGHTS, "weights.")
@@ -144,16 +160,42 @@ def parse_card(data: Any, where: str = "<memory>") -> Card:
         architecture=data["architecture"],
         hyperparameters=dict(data.get("hyperparameters") or {}),
         scale=task["scale"],
-        noise_level=task["noise_level"],
-        style=task["style"],
+        variants=variants,
         weights=dict(weights),
         upstream=dict(upstream),
         license=data["license"],
         description=data["description"],
         metrics=dict(data.get("metrics") or {}),
         tags=list(data.get("tags") or []),
+        default=bool(data.get("default", False)),
         source=where,
     )
+
+
+def _check_variants(where: str, variants: Mapping[str, Any]) -> None:
+    """Variant fields: lowercase names, plain values; noise_level, where present, an integer >= -1."""
+    for key, value in variants.items():
+        if not isinstance(key, str) or not VARIANT_RE.match(key):
+            raise CardError(f"{where}: task field {key!r} must be a lowercase name (letters, digits, '_'). "
+                            "Fix: rename it, e.g. noise_level.")
+        if not isinstance(value, VARIANT_TYPES):
+            raise CardError(f"{where}: field 'task.{key}' must be a string, integer or boolean, got "
+                            f"{type(value).__name__} {value!r:.60}. Fix: correct its value.")
+    noise = variants.get("noise_level", -1)
+    if isinstance(noise, bool) or not isinstance(noise, int) or noise < -1:
+        raise CardError(f"{where}: field 'task.noise_level' must be int >= -1 (-1: no denoising), got {noise!r}. "
+                        "Fix: correct its value.")
+
+
+def check_variants_against(card: Card, declared: Mapping[str, Any], arch_id: str) -> None:
+    """A card's variant fields against what its architecture declares (name -> allowed values)."""
+    for key, value in card.variants.items():
+        if key not in declared:
+            raise CardError(f"{card.source}: unknown field 'task.{key}': architecture '{arch_id}' declares the "
+                            f"variants {', '.join(declared)}. Fix: remove or rename it.")
+        if value not in declared[key]:
+            raise CardError(f"{card.source}: field 'task.{key}' must be one of {', '.join(map(repr, declared[key]))} "
+                            f"(architecture '{arch_id}'), got {value!r}. Fix: pick one of those.")
 
 
 def load_card_file(path: Path) -> Card:

@@ -8,7 +8,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from .architecture import Architecture, check_keyword_only
-from .cards import Card, load_card_file, parse_card
+from .cards import Card, check_variants_against, load_card_file, parse_card
 from .commands import Command
 from .data import DatasetSpec
 from .errors import CardError, DuplicateNameError, UnknownNameError, ZooError, did_you_mean
@@ -119,6 +119,14 @@ class Registry:
         """The training corpus with this name."""
         return self._get("datasets", name, "corpus", "Run 'zoo data list'.")
 
+    def default_card(self) -> Card:
+        """The card a plugin marks `default: true`: the model used when none is named."""
+        marked = [c for c in self.cards.values() if c.default]
+        if not marked:
+            raise UnknownNameError("No installed plugin marks a default model (a card with 'default: true'). "
+                                   "Name one with -m NAME; 'zoo list' shows what is installed.")
+        return marked[0]
+
     def card(self, name: str) -> Card:
         """The card with this name; an architecture id resolves to its default card."""
         if ("cards", name) not in self.owners and name in self.architectures:
@@ -172,6 +180,10 @@ def _collect_cards(pm: Any, reg: Registry) -> None:
             reg.problems.append(Problem(plugin, str(exc)))
             continue
         reg.add("cards", card.name, card, plugin)
+    marked = [name for name, card in reg.cards.items() if card.default]
+    for name in marked[1:]:
+        reg.problems.append(Problem(reg.owners[("cards", name)], f"card '{name}' says 'default: true' but "
+                                    f"'{marked[0]}' already does; '{marked[0]}' is the default. Remove one flag."))
     _collect_unavailable(reg)
 
 
@@ -189,6 +201,11 @@ def _collect_unavailable(reg: Registry) -> None:
             reg.unavailable.append((card, f"plugin '{info.name}' ({why})"))
 
 
+def check_card(reg: Registry, card: Card) -> None:
+    """A card against the registered architectures: its name, hyperparameters and variant fields."""
+    _check_card(reg, card)
+
+
 def _check_card(reg: Registry, card: Card) -> None:
     if card.architecture not in reg.architectures:
         known = ", ".join(sorted(reg.architectures)) or "(none)"
@@ -200,6 +217,9 @@ def _check_card(reg: Registry, card: Card) -> None:
         reg.architectures[card.architecture].resolve_hyperparameters(card.hyperparameters)
     except ZooError as exc:
         raise CardError(f"{card.source}: field 'hyperparameters': {exc}") from None
+    arch = reg.architectures[card.architecture]
+    if arch.variants:
+        check_variants_against(card, arch.variants, arch.id)
 
 
 def build_registry(extra_modules: list[ModuleType] | None = None) -> Registry:

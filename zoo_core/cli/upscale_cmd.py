@@ -8,8 +8,6 @@ from pathlib import Path
 
 from ..errors import ZooError, one_line
 
-DEFAULT_MODEL = "upconv7-scale2x"
-
 
 from ..numbers import flag
 
@@ -20,11 +18,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        description="Upscale image files, folders (-r: recursive), globs and .txt lists of paths.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, globs or .txt lists")
     p.add_argument("-o", "--output", type=Path, required=True, help="output file (one input) or folder")
-    p.add_argument("-m", "--model", default=DEFAULT_MODEL,
-                   help=f"model name or card file CARD.yaml (default {DEFAULT_MODEL})")
-    p.add_argument("-n", "--noise", type=int, choices=range(-1, 4), default=None,
-                   help="noise level -1..3: picks that card of the model's architecture and style")
-    p.add_argument("--style", choices=("art", "photo"), default=None, help="model style (default: the model's)")
+    p.add_argument("-m", "--model", default=None, help="model name or card file CARD.yaml "
+                   "(default: the card an installed plugin marks 'default: true', see 'zoo info')")
+    p.add_argument("-n", "--noise", type=int, default=None, help="noise level (-1: none): picks the card of the "
+                   "model's family with that task.noise_level (the levels are those installed: 'zoo list')")
+    p.add_argument("--style", default=None, help="style (e.g. art, photo): picks the card of the model's family "
+                   "with that task.style (default: the model's)")
     p.add_argument("-s", "--scale", type=flag("--scale", kind=float), default=None,
                    help="scale factor (default: the model's); 4, 8 by repeated passes, 1.5 or 3 by passes + downscale")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders (kept under OUT)")
@@ -51,10 +50,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _models(args: argparse.Namespace, device: str):  # -> (first, rest, scale)
-    from ..api import get_card, list_models, load
+    from ..api import default_card, get_card, list_models, load
     from ..infer.scaling import plan_cards
 
-    base = get_card(args.model)
+    base = get_card(args.model) if args.model else default_card()
     scale = float(args.scale or base.scale)
     if base.scale <= 1 and scale != 1:
         raise ZooError(f"Model '{base.name}' does not enlarge (scale 1); use -s 1 or pick an upscaling model.")
@@ -62,8 +61,8 @@ def _models(args: argparse.Namespace, device: str):  # -> (first, rest, scale)
     kw = dict(weights=args.weights, device=device, precision=args.precision, backend=args.backend,
               tile_size=args.tile, batch_size=args.batch, threads=args.threads)
     # A card file is loaded from the file (its own weights and sha256, even under a shipped name), not by name.
-    from_file = args.model.endswith((".yaml", ".yml")) and chosen.first is base
-    first = load(args.model if from_file else chosen.first.name, **kw)
+    from_file = bool(args.model) and args.model.endswith((".yaml", ".yml")) and chosen.first is base
+    first = load(args.model if from_file else chosen.first.name, **kw)  # type: ignore[arg-type]
     # --weights or a card file replaces one model: use that model for every pass
     same = args.weights or from_file or chosen.rest.name == chosen.first.name
     rest = first if same else load(chosen.rest.name, **kw)
