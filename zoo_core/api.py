@@ -155,6 +155,9 @@ def load(
     if precision == "bf16" and not arch.supports_bf16 or precision == "fp16" and not arch.supports_fp16:
         raise ZooError(f"Architecture '{arch.id}' does not support {precision}. Use --precision fp32.")
     dev = resolve_device(device)
+    from .cpu_features import check_precision
+
+    check_precision(dev, precision)  # bf16 only where the CPU has it natively (emulated is 10-20x slower)
     module = build_model(card, weights)
     chosen = pick_backend(arch.id, dev, precision, backend)
     try:
