@@ -6,15 +6,14 @@ import zoo
 
 @zoo.hookimpl
 def register_architectures(register):
-    """srvgg-compact (animevideov3: 4x, or 2x/3x via a bicubic downscale) and rrdbnet (x4plus)."""
-    from . import rrdbnet, srvgg
-
+    """srvgg-compact (animevideov3: 4x, or 2x/3x via a bicubic downscale) and rrdbnet (x4plus); no torch import here."""
     register(zoo.Architecture(
         id="srvgg-compact",
-        build=srvgg.build,
+        build="zoo_realesrgan.srvgg:build",
         scale=4,
         offset=0,
-        context=srvgg.context,
+        # receptive radius: one input pixel per conv, plus one for the bicubic downscale's taps
+        context=lambda hp: int(hp["num_conv"]) + 2 + (int(hp["scale"]) != int(hp["upscale"])),
         hyperparameters={"num_feat": 64, "num_conv": 16, "upscale": 4, "scale": 4},
         supports_fp16=True, supports_bf16=True,
         default_card="realesrgan-animevideov3-4x",
@@ -23,10 +22,10 @@ def register_architectures(register):
     ))
     register(zoo.Architecture(
         id="rrdbnet",
-        build=rrdbnet.build,
+        build="zoo_realesrgan.rrdbnet:build",
         scale=4,
         offset=0,
-        context=rrdbnet.context,
+        context=lambda hp: 15 * int(hp["num_block"]) + 4,  # 15 px per RRDB + conv_first/conv_body + the 4x tail
         # The cards set the real sizes (64/32 channels, 6 or 23 blocks); the small defaults keep random builds
         # (every architecture's conformance tests) affordable: exact tiles need 15 px of context per block.
         hyperparameters={"num_feat": 16, "num_block": 1, "num_grow_ch": 8},

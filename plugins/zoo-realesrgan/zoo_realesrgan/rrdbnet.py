@@ -65,7 +65,3 @@ def build(*, num_feat: int = 16, num_block: int = 1, num_grow_ch: int = 8) -> RR
     """RRDBNet 4x (x4plus: 64/32 channels, 23 blocks; x4plus-anime: 6 blocks)."""
     return RRDBNet(num_feat=num_feat, num_block=num_block, num_grow_ch=num_grow_ch)
 
-
-def context(hp: dict) -> int:
-    """Receptive radius in input pixels: 15 per RRDB + conv_first + conv_body, plus 2 for the 4x tail."""
-    return 15 * int(hp["num_block"]) + 4

@@ -95,7 +95,3 @@ def build(*, num_feat: int = 64, num_conv: int = 16, upscale: int = 4, scale: in
         raise ZooError(f"srvgg scale must be 1..{upscale} (the network's upscale), got {scale}.")
     return SRVGGNetCompact(num_feat=num_feat, num_conv=num_conv, upscale=upscale, scale=scale)
 
-
-def context(hp: dict) -> int:
-    """Receptive radius in input pixels: one per conv, plus one for the bicubic downscale's taps."""
-    return int(hp["num_conv"]) + 2 + (1 if int(hp["scale"]) != int(hp["upscale"]) else 0)
