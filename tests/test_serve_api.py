@@ -168,6 +168,8 @@ def test_too_many_pixels_is_413(server: Any) -> None:
     ({"scale": "two"}, "must be an integer"),
     ({"noise": "9" * 5000}, "Field 'noise' must be an integer from -1 to 3"),  # issue 15 item 14: was a 500
     ({"scale": "1" * 5000}, "Field 'scale' must be an integer from 1 to 8"),
+    ({"model": "/etc/zoo/private-card.yaml"}, "choose a model name from /api/models"),  # no card files from the form
+    ({"model": "cards/x.yml"}, "choose a model name from /api/models"),
 ])
 def test_bad_options_are_400(server: Any, fields: dict[str, str], words: str) -> None:
     status, data = post_job(server.url, png(), **fields)

@@ -9,6 +9,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
+from ..cards import NAME_RE
 from ..errors import ImageError, ZooError
 from ..infer.imageio import DECODE_ERRORS
 from .engine import MAX_SCALE, JobSpec
@@ -62,6 +63,8 @@ def parse_spec(form: FormData) -> JobSpec:
     model = form.get("model")
     if not isinstance(model, str) or not model:
         raise ZooError("No model chosen: send the field 'model' (see /api/models).")
+    if model.endswith((".yaml", ".yml")) or not NAME_RE.match(model):  # never a card file on the server's disk
+        raise ZooError(f"Unknown model {model[:60]!r}: choose a model name from /api/models.")
     card = zoo.get_card(model)
     tta = str(form.get("tta") or "").lower() in ("1", "true", "on", "yes")
     return JobSpec(model=card.name, noise=_int_field(form, "noise", card.noise_level, -1, 3),
