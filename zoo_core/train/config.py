@@ -83,6 +83,8 @@ class OptimConfig:
     ema: float = 0.0  # EMA decay of the weights (e.g. 0.999); 0 = off
     checkpointing: bool = False  # use the model's forward_checkpoint to save memory
     channels_last: bool = False  # NHWC memory format: faster convolutions on many CPUs
+    fused_adamw: bool = False  # torch's fused AdamW kernel (one pass over all parameters); off = today's for-loop AdamW
+    foreach_ema: bool = False  # EMA as two torch._foreach ops over all tensors instead of a Python loop (same maths)
     seed: int = 0
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
     device: str = "cpu"

@@ -140,12 +140,28 @@ def _init_weights(model: nn.Module, arch_id: str, scheme: str) -> None:
     model.init_weights(scheme)  # type: ignore[operator]
 
 
-def _ema_update(ema: dict[str, torch.Tensor], model: nn.Module, decay: float) -> None:
+def _ema_update(ema: dict[str, torch.Tensor], model: nn.Module, decay: float, foreach: bool = False) -> None:
+    if foreach:  # one multiply and one add kernel over all float tensors: no per-tensor Python overhead
+        _ema_foreach(ema, model, decay)
+        return
     with torch.no_grad():
         for k, v in model.state_dict().items():
             if v.dtype.is_floating_point:
                 ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
             else:
+                ema[k].copy_(v)
+
+
+def _ema_foreach(ema: dict[str, torch.Tensor], model: nn.Module, decay: float) -> None:
+    """_ema_update's loop as foreach ops: the same mul_ then add_(alpha) per element, so the same numbers."""
+    with torch.no_grad():
+        state = model.state_dict()
+        floats = [k for k, v in state.items() if v.dtype.is_floating_point]
+        averaged = [ema[k] for k in floats]
+        torch._foreach_mul_(averaged, decay)
+        torch._foreach_add_(averaged, [state[k].detach() for k in floats], alpha=1 - decay)
+        for k, v in state.items():
+            if not v.dtype.is_floating_point:
                 ema[k].copy_(v)
 
 
@@ -184,7 +200,7 @@ def _step(net: nn.Module, model: nn.Module, opt: torch.optim.Optimizer, ema: dic
         torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad)
     opt.step()
     if ema is not None:
-        _ema_update(ema, model, o.ema)
+        _ema_update(ema, model, o.ema, o.foreach_ema)
     return float(loss.detach()), pred.detach()
 
 
@@ -222,7 +238,8 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), resume: bool = Tru
     checkpointing = o.checkpointing and hasattr(model, "forward_checkpoint")
     if checkpointing:
         model.forward = model.forward_checkpoint  # type: ignore[method-assign]  # DDP calls module.forward
-    opt = torch.optim.AdamW(model.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay,
+                            **({"fused": True} if o.fused_adamw else {}))  # unset: torch's default, as before
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()} if o.ema > 0 else None
     state = TrainState(cfg=cfg, rank=rank, world=world)
     ckpt = latest_checkpoint(Path(cfg.run_dir)) if resume else None
