@@ -15,6 +15,7 @@ from zoo_core.errors import ImageError, ZooError
 from zoo_core.infer.animation import read_animation
 from zoo_core.infer.imageio import read_picture
 from zoo_core.infer.jobs import Item, plan
+from zoo_core.infer.png16 import write_png16
 
 CASES = int(os.environ.get("ZOO_FUZZ_CASES", "24"))  # per format and kind of damage: a few seconds in all
 
@@ -32,6 +33,9 @@ def samples() -> dict[str, bytes]:
         buf = io.BytesIO()
         (frames[0] if kw.get("save_all") else pic).save(buf, format=fmt, **kw)
         out[name] = buf.getvalue()
+    buf = io.BytesIO()  # 16-bit colour PNG: zoo's own reader, not Pillow's
+    write_png16(buf, rng.integers(0, 65536, (6, 7, 3), dtype=np.uint16))
+    out["16.png"] = buf.getvalue()
     return out
 
 
