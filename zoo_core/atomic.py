@@ -44,6 +44,7 @@ def fs_reason(exc: OSError) -> str:
         errno.EEXIST: " A file of that name is in the way of a folder. Fix: give a folder path.",
         errno.EROFS: " Fix: write somewhere else.",
         errno.ELOOP: " A symbolic link points back to itself. Fix: remove or repair the link.",
+        errno.ENAMETOOLONG: " Fix: use a shorter file or folder name.",
     }.get(code or 0, "")
     return f"({what}).{advice}"
 
