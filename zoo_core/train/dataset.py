@@ -77,8 +77,10 @@ def spread(files: Sequence[Path], count: int, key=lambda p: p.name.split("-", 1)
     for members in groups.values():
         n = min(len(members), per)
         picked += [members[(i * len(members)) // n] for i in range(n)]
-    rest = [f for f in sorted(files) if f not in picked]
-    return (picked + rest[:: max(1, len(rest) // max(1, count - len(picked)))])[:count] if count > len(picked) else picked[:count]
+    if count <= len(picked):
+        return picked[:count]
+    rest = [f for f in sorted(files) if f not in picked]  # a source with few files leaves room: fill it evenly
+    return (picked + rest[:: max(1, len(rest) // (count - len(picked)))])[:count]
 
 
 def load_images(files: Sequence[Path]) -> list[Image.Image]:
