@@ -241,3 +241,19 @@ def test_file_names_too_long_are_one_line_and_long_names_still_work(tmp_path, ca
                 ["eval", "example-tiny", str(tmp_path / ("d" * 300))]):
         assert main(cmd) == 1
         assert "Traceback" not in capsys.readouterr().err
+
+
+def test_pillow_log_records_do_not_add_stray_lines(tmp_path):
+    """New case: a TIFF claiming 65 samples per pixel printed Pillow's log line before zoo's own."""
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "TIFF")
+    data = bytearray(buf.getvalue())
+    at = data.find(b"\x15\x01\x03\x00\x01\x00\x00\x00")  # the SamplesPerPixel entry (tag 277, SHORT)
+    data[at + 8] = 65
+    (tmp_path / "spp.tif").write_bytes(bytes(data))
+    # a real process: pytest's own log capture would hide what Python prints to a user's terminal
+    r = subprocess.run([sys.executable, "-m", "zoo", "upscale", str(tmp_path / "spp.tif"), "-o", str(tmp_path / "o"),
+                        *TINY], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and all(ln.startswith("zoo: ") for ln in r.stderr.splitlines()), r.stderr

@@ -78,7 +78,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate and print a table (or JSON)."""
+    from ..infer.imageio import quiet_pillow
     from ..train.evaluate import evaluate_folder, format_table
+
+    quiet_pillow()
 
     report = evaluate_folder(args.model, args.dir, weights=args.weights, border=args.border, threads=args.threads,
                              grid=args.grid)

@@ -84,12 +84,10 @@ def _demo_input(args: argparse.Namespace) -> None:
 
 def cmd_upscale(args: argparse.Namespace) -> int:
     """Upscale each input; print one line per failure; exit 1 if any failed (in any process)."""
-    import warnings
-
     from ..atomic import Terminated, interrupt_on_term
+    from ..infer.imageio import quiet_pillow
 
-    # Pillow warns (e.g. "Corrupt EXIF data") on files it then reads or refuses: zoo's own line says it all.
-    warnings.filterwarnings("ignore", module=r"PIL\.")
+    quiet_pillow()
     try:
         with interrupt_on_term():  # SIGTERM cleans up as Ctrl-C does: no .part left behind
             if args.demo:

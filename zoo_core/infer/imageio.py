@@ -34,6 +34,16 @@ def max_pixels(given: int | None = None) -> int:
     return int(env_number("ZOO_MAX_PIXELS", DEFAULT_MAX_PIXELS, lo=1, hi=MAX_LIMIT, hint=hint, error=ImageError))
 
 
+def quiet_pillow() -> None:
+    """No stray lines from Pillow (warnings such as "Corrupt EXIF data", log records such as "More samples
+    per pixel…") on files it then reads or refuses: zoo's own one line says it all. For the CLI only."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", module=r"PIL\.")
+    logging.getLogger("PIL").addHandler(logging.NullHandler())  # stops Python's last-resort stderr printing
+
+
 # What Pillow's decoders raise on damaged files besides OSError: each is a bad file, never a zoo bug.
 DECODE_ERRORS = (OSError, ValueError, SyntaxError, struct.error, EOFError, IndexError, TypeError, KeyError,
                  ZeroDivisionError, OverflowError, AttributeError, AssertionError, RecursionError)
