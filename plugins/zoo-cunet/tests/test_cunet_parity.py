@@ -134,3 +134,14 @@ def test_noise_option_picks_the_cunet_sibling():
     assert (plan.first.name, plan.rest.name, plan.passes) == ("cunet-noise2", "cunet-scale2x", 2)
     plan = plan_cards(cards, zoo.get_card("cunet-denoise1"), noise=3, style=None, scale=1)
     assert (plan.first.name, plan.passes) == ("cunet-denoise3", 1)
+
+
+def test_two_threads_sharing_one_model_keep_their_own_image_statistics():
+    from concurrent.futures import ThreadPoolExecutor
+
+    up = zoo.load("cunet-noise1", backend="torch", tile_size=8)
+    images = [crop(16, 16), np.ascontiguousarray(crop(16, 16)[::-1])]
+    alone = [up.upscale(img) for img in images]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(up.upscale, images))
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together))

@@ -9,7 +9,6 @@ summation order.
 """
 from __future__ import annotations
 
-import threading
 from typing import Callable, Iterator
 
 import torch
@@ -51,27 +50,24 @@ def owned(n: int, origin: int, stride: int, centre: float, span: tuple[float, fl
 
 
 class Gates:
-    """The fixed gates of one image; close() returns the blocks to per-input means and frees the model."""
+    """The fixed gates of one image (in this thread); close() returns the blocks to per-input means."""
 
-    def __init__(self, blocks: list[nn.Module], lock: threading.Lock):
-        self.blocks, self.lock = blocks, lock
+    def __init__(self, blocks: list[nn.Module]):
+        self.blocks = blocks
 
     def close(self) -> None:
         """Forget the gates (the next image gathers its own)."""
         for b in self.blocks:
             b.gate = None
-        if self.lock.locked():
-            self.lock.release()
 
 
-def prepare_image(model: nn.Module, tiles: TileSource, *, tta: bool, lock: threading.Lock) -> Gates:
+def prepare_image(model: nn.Module, tiles: TileSource, *, tta: bool) -> Gates:
     """Gather every SE block's image-wide mean from the tiles, in order, and fix the gates."""
     if tta:
         raise ZooError("cunet models do not support --tta yet: their SE blocks would need one image-wide pass "
                        "per flip. Run without --tta.")
     blocks = [m for m in model.modules() if hasattr(m, "gate")]
-    lock.acquire()  # the gates live on the module: one image at a time
-    gates = Gates(blocks, lock)
+    gates = Gates(blocks)
     try:
         for b in blocks:
             b.gate = None

@@ -30,7 +30,16 @@ class SEBlock(nn.Module):
         self.fc1 = nn.Conv2d(channels, channels // reduction, 1)
         self.fc2 = nn.Conv2d(channels // reduction, channels, 1)
 
-        self.gate: torch.Tensor | None = None  # set for one image by prepare_image (image-wide mean)
+        self._gates = threading.local()  # per thread: one Upscaler may serve images from several threads
+
+    @property
+    def gate(self) -> torch.Tensor | None:
+        """The image-wide gate set by prepare_image for this thread's current image, else None."""
+        return getattr(self._gates, "value", None)
+
+    @gate.setter
+    def gate(self, value: torch.Tensor | None) -> None:
+        self._gates.value = value
 
     def excite(self, mean: torch.Tensor) -> torch.Tensor:
         """The channel gate for a (N, C, 1, 1) mean: sigmoid(fc2(relu(fc1(mean))))."""
@@ -110,7 +119,6 @@ class CUNet(nn.Module):
         self.scale = scale
         self.unet1 = UNet1(deconv=scale == 2)
         self.unet2 = UNet2()
-        self._image_lock = threading.Lock()
 
     def check_ncnn_graph(self, layers: list[dict], where: str) -> None:
         """The file's skip crops (4, 4, 16, 20) and global average pools must be the ones this module takes."""
@@ -122,7 +130,7 @@ class CUNet(nn.Module):
 
     def prepare_image(self, tiles: TileSource, *, tta: bool = False) -> Gates:
         """zoo's tiler hook: fix every SE gate to the whole image's statistics (see image_se.py)."""
-        return prepare_image(self, tiles, tta=tta, lock=self._image_lock)
+        return prepare_image(self, tiles, tta=tta)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """2x: H → 2H − 72 (offset 18); 1x: H → H − 56 (offset 28)."""
