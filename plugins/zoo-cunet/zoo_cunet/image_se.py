@@ -21,26 +21,24 @@ ANCHORS = {2: ((2, 6.5), (1, 11.0), (2, 15.5), (1, 17.0)), 1: ((2, 6.5), (2, 14.
 TileSource = Callable[[], Iterator[tuple]]
 
 
-class _Reached(Exception):
-    """Raised by a pre-hook to stop the forward pass at an SE block."""
+class Reached(Exception):
+    """Raised by the SE block a gathering pass stops at, carrying its input."""
+
+    def __init__(self, features: torch.Tensor):
+        super().__init__("SE block reached")
+        self.features = features
 
 
 def features_at(model: nn.Module, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The input of `block` when `model` runs on `x` (the rest of the network is not run)."""
-    seen: list[torch.Tensor] = []
-
-    def hook(_module: nn.Module, args: tuple) -> None:
-        seen.append(args[0])
-        raise _Reached
-
-    handle = block.register_forward_pre_hook(hook)
+    """The input of `block` when `model` runs on `x` (the rest of the network is not run; this thread only)."""
+    block.stop_here = True
     try:
         model(x)
-    except _Reached:
-        pass
+    except Reached as reached:
+        return reached.features
     finally:
-        handle.remove()
-    return seen[0]
+        block.stop_here = False
+    raise RuntimeError("the SE block was not reached")  # pragma: no cover - a wiring bug, not a user error
 
 
 def owned(n: int, origin: int, stride: int, centre: float, span: tuple[float, float]) -> torch.Tensor:

@@ -14,7 +14,7 @@ from torch import nn
 
 from zoo import WeightsError
 
-from .image_se import Gates, TileSource, prepare_image
+from .image_se import Gates, Reached, TileSource, prepare_image
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -41,12 +41,23 @@ class SEBlock(nn.Module):
     def gate(self, value: torch.Tensor | None) -> None:
         self._gates.value = value
 
+    @property
+    def stop_here(self) -> bool:
+        """Whether this thread's forward pass stops here, raising Reached with the input (a gathering pass)."""
+        return getattr(self._gates, "stop", False)
+
+    @stop_here.setter
+    def stop_here(self, value: bool) -> None:
+        self._gates.stop = value
+
     def excite(self, mean: torch.Tensor) -> torch.Tensor:
         """The channel gate for a (N, C, 1, 1) mean: sigmoid(fc2(relu(fc1(mean))))."""
         return torch.sigmoid(self.fc2(F.relu(self.fc1(mean))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x · gate, the gate from this input's own mean unless an image-wide one is set."""
+        if self.stop_here:
+            raise Reached(x)
         if self.gate is not None:
             return x * self.gate
         # summed in float64 like the tile-by-tile gathering, so both round to the same float32 mean
