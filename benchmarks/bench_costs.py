@@ -6,7 +6,11 @@ thread count. Each card is timed in interleaved pairs with upconv7-scale2x (the 
 the ratio is taken per pair, so load from other jobs on a shared box hits both sides alike; medians printed.
 A card whose weights cannot be loaded (not fetched, no network) is skipped with the reason.
 
+--precision bf16 runs the cards (not the UpConv_7 base) in bf16 and adds, per card, the time against the
+same card's default fp32 path and the PSNR of its 8-bit output against that fp32 output.
+
     .venv/bin/python benchmarks/bench_costs.py [--size 512] [--reps 3] [--threads N] [--cards A B] [--backend B]
+        [--precision bf16]
 """
 from __future__ import annotations
 
@@ -49,6 +53,12 @@ def one_card_per_family(names: list[str] | None) -> list[str]:
     return [BASE] + [n for n in seen.values() if n != BASE and not n.startswith("upconv7")]
 
 
+def psnr(a: np.ndarray, b: np.ndarray) -> str:
+    """8-bit PSNR of a against b."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return "inf" if mse == 0 else f"{10 * np.log10(255.0**2 / mse):.1f} dB"
+
+
 def timed(fn) -> float:
     t = time.perf_counter()
     fn()
@@ -63,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=None, help="threads for every card (default: all CPUs)")
     p.add_argument("--cards", nargs="+", default=None)
     p.add_argument("--backend", default=None, help="force a backend for the non-base cards (default: zoo's choice)")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="for the non-base cards")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing weight file is a skip, not a download
 
@@ -81,25 +92,33 @@ def main(argv: list[str] | None = None) -> None:
     base.upscale(img)
     print(f"{args.size}x{args.size} ({'miku_CC_BY-NC.jpg' if IMAGE.is_file() else 'synthetic'}), {threads} thread(s), "
           f"{args.reps} interleaved pairs with {BASE}, medians; load average {os.getloadavg()[0]:.1f}")
-    print("| card | architecture | backend | s / MP (input) | time vs UpConv_7 | MACs / input px | MACs vs UpConv_7 |")
-    print("|---|---|---|---:|---:|---:|---:|")
+    reduced = args.precision != "fp32"
+    extra = " time vs its fp32 | PSNR vs its fp32 |" if reduced else ""
+    print("| card | architecture | backend | s / MP (input) | time vs UpConv_7 | MACs / input px | MACs vs UpConv_7 |"
+          + extra)
+    print("|---|---|---|---:|---:|---:|---:|" + ("---:|---:|" if reduced else ""))
     for name in one_card_per_family(args.cards):
         try:
-            up = base if name == BASE else zoo.load(name, threads=threads, backend=args.backend)
+            up = zoo.load(name, threads=threads, backend=args.backend, precision=args.precision)
+            fp32 = zoo.load(name, threads=threads) if reduced else None
             up.upscale(img[:64, :64])  # warm-up (ncnn export, first allocation)
         except zoo.ZooError as err:
             print(f"| {name} | skipped: {str(err).splitlines()[0]} | | | | | |", flush=True)
             continue
         macs = cost(zoo.get_registry().architecture(up.card.architecture), up.card.hyperparameters)
-        ts, bs = [], []
+        runs = {"card": up, "base": base, **({"fp32": fp32} if fp32 is not None else {})}
+        times: dict[str, list[float]] = {k: [] for k in runs}
         for rep in range(args.reps):
-            pair = [(ts, up), (bs, base)] if rep % 2 == 0 else [(bs, base), (ts, up)]
-            for sink, which in pair:
-                sink.append(timed(lambda: which.upscale(img)))
-        ratio = statistics.median(t / b for t, b in zip(ts, bs))
+            for k in (list(runs) if rep % 2 == 0 else list(reversed(runs))):
+                times[k].append(timed(lambda: runs[k].upscale(img)))
+        ratio = statistics.median(t / b for t, b in zip(times["card"], times["base"]))
         m = macs["macs_per_input_pixel"]
-        print(f"| {name} | {up.card.architecture} | {up.backend} | {statistics.median(ts) / mp:.2f} | {ratio:.2f} | "
-              f"{m:,.0f} | {m / base_macs['macs_per_input_pixel']:.2f} |", flush=True)
+        row = (f"| {name} | {up.card.architecture} | {up.backend} {up.precision} | {statistics.median(times['card']) / mp:.2f} | "
+               f"{ratio:.2f} | {m:,.0f} | {m / base_macs['macs_per_input_pixel']:.2f} |")
+        if fp32 is not None:
+            own = statistics.median(t / f for t, f in zip(times["card"], times["fp32"]))
+            row += f" {own:.2f} | {psnr(up.upscale(img), fp32.upscale(img))} |"
+        print(row, flush=True)
 
 
 if __name__ == "__main__":

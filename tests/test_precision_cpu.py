@@ -71,3 +71,19 @@ def test_cuda_without_a_gpu_is_one_line(monkeypatch, tmp_path, capsys):
     assert main(["upscale", str(src), "-o", str(tmp_path / "b.png"), "--device", "cuda"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "CUDA" in err[0] and "--device cpu" in err[0]
+
+
+def test_torch_bf16_on_cpu_runs_nhwc_and_fp32_stays_nchw(monkeypatch):
+    from zoo_core.default_plugins.backend_torch import TorchRunner
+
+    module = torch.nn.Conv2d(3, 4, 3, padding=1)
+    fp32 = TorchRunner(torch.nn.Conv2d(3, 4, 3, padding=1), "cpu", "fp32")
+    assert fp32.layout == torch.contiguous_format
+    bf16 = TorchRunner(module, "cpu", "bf16")
+    assert bf16.layout == torch.channels_last and module.weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(2, 3, 9, 7)
+    out = bf16(x)
+    assert out.dtype == torch.float32 and out.shape == (2, 4, 9, 7)
+    with torch.no_grad():
+        ref = torch.nn.functional.conv2d(x, module.weight.float(), module.bias.float(), padding=1)
+    assert torch.allclose(out, ref, atol=0.1)  # bf16 rounding, same maths
