@@ -45,8 +45,9 @@ def test_context_covers_receptive_field(arch_id):
     y = x.clone()
     y[:, :, :, -1] = 1 - y[:, :, :, -1]  # perturb the last column
     prepare = getattr(module, "prepare_image", None)  # image-wide statistics (SE): fixed from x for both runs
-    inf = float("inf")
-    handle = prepare(lambda: iter([(x[0], (0, 0), (-inf, inf), (-inf, inf))])) if callable(prepare) else None
+    inf, half = float("inf"), n // 2  # x as two tiles (top and bottom halves owned), so statistics are gathered
+    tiles = [(x[0], (0, 0), (-inf, half), (-inf, inf)), (x[0], (0, 0), (half, inf), (-inf, inf))]
+    handle = prepare(lambda: iter(tiles)) if callable(prepare) else None
     with torch.inference_mode():
         a, b = module(x), module(y)
     if handle is not None:
