@@ -104,7 +104,7 @@ def cost_key(arch: Architecture, hyperparameters: Mapping[str, Any] | None = Non
 
 def cached_cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> dict[str, float]:
     """`cost(...)`, measured once and then read from $ZOO_HOME/costs.json (no torch import on a hit)."""
-    from .weights.resolve import zoo_home
+    from .weights.cache import zoo_home
 
     key = cost_key(arch, hyperparameters, size)
     if key is None:

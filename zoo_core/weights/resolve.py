@@ -9,14 +9,10 @@ from typing import Callable
 
 from ..cards import Card, require_trained
 from ..errors import FetchError, WeightsError
+from .cache import rebuilt_path, zoo_home  # noqa: F401  (zoo_home: re-exported for callers of resolve)
 from .safetensors_io import sha256_file
 
 Notify = Callable[[str], None]
-
-
-def zoo_home() -> Path:
-    """Where zoo keeps rebuilt weights: $ZOO_HOME or ~/.cache/zoo."""
-    return Path(os.environ.get("ZOO_HOME") or Path.home() / ".cache" / "zoo")
 
 
 def package_file(spec: str, card: Card) -> Path:
@@ -33,10 +29,6 @@ def package_file(spec: str, card: Card) -> Path:
     path = Path(spec)
     return path if path.is_absolute() else Path(card.source).parent / path
 
-
-def rebuilt_path(card: Card) -> Path:
-    """Where a weights file rebuilt from upstream is kept (named by its sha256, so never stale)."""
-    return zoo_home() / "weights" / f"{card.name}-{card.weights['sha256'][:16]}.safetensors"
 
 
 def verify(path: Path, expected: str, what: str) -> None:

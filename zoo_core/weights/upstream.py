@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..cards import Card
 from ..errors import FetchError, WeightsError
-from .resolve import rebuilt_path, zoo_home
+from .cache import rebuilt_path, zoo_home
 from .safetensors_io import atomic_write_bytes
 
 ENV_DIR = "ZOO_UPSTREAM_DIR"
