@@ -23,15 +23,27 @@ def shared_or_skip(*parts: str) -> Path:
     return path
 
 
+_COSTS: dict = {}  # measured model costs, shared by every test's private ZOO_HOME (they depend on code only)
+
+
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
     """No network, a private zoo cache, and a registry rebuilt for each test."""
+    import json
+
+    home = tmp_path_factory.mktemp("zoo_home")
+    if _COSTS:  # `zoo list`/`zoo info` would otherwise build every network again in each test
+        (home / "costs.json").write_text(json.dumps(_COSTS))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("ZOO_HOME", str(tmp_path_factory.mktemp("zoo_home")))
+    monkeypatch.setenv("ZOO_HOME", str(home))
     monkeypatch.delenv("ZOO_DISABLE_PLUGINS", raising=False)
     zoo.reset_registry()
     yield
     zoo.reset_registry()
+    try:
+        _COSTS.update(json.loads((home / "costs.json").read_text()))
+    except (OSError, ValueError):
+        pass
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from zoo_core.weights.safetensors_io import load_into, load_safetensors, save_sa
 ARCH_IDS = sorted(build_registry().architectures)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch_id", ARCH_IDS)
 def test_forward_shape_and_finite(arch_id):
     arch = zoo.get_registry().architecture(arch_id)
@@ -30,6 +31,7 @@ def test_forward_shape_and_finite(arch_id):
     assert geo.context >= geo.offset >= 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch_id", ARCH_IDS)
 def test_context_covers_receptive_field(arch_id):
     """Changing a pixel farther than `context` from a region must not change that region's output."""
@@ -58,6 +60,7 @@ def test_context_covers_receptive_field(arch_id):
     assert not torch.equal(a, b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch_id", ARCH_IDS)
 def test_hyperparameters_round_trip_through_safetensors(arch_id, tmp_path):
     arch = zoo.get_registry().architecture(arch_id)
@@ -74,6 +77,7 @@ def test_hyperparameters_round_trip_through_safetensors(arch_id, tmp_path):
         assert torch.equal(module(x), rebuilt.eval()(x))
 
 
+@pytest.mark.slow
 def test_costs_match_the_design_notes():
     reg = zoo.get_registry()
     up = cost(reg.architecture("upconv7"))
@@ -106,6 +110,7 @@ def test_init_schemes_keep_the_geometry(arch_id):
         assert y.shape[-2:] == (12 * geo.scale, 12 * geo.scale) and torch.isfinite(y).all()
 
 
+@pytest.mark.slow
 def test_espcn7_interpolate_init_is_bilinear_upscaling():
     arch = zoo.get_registry().architecture("espcn7")
     torch.manual_seed(0)

@@ -73,6 +73,7 @@ class TinyCompact(nn.Module):
         return self.shuffle(self.body(x)) + F.interpolate(x, scale_factor=3, mode="nearest")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make,shape", [(TinyUpConv, (1, 3, 20, 17)), (TinyEspcn, (2, 3, 11, 9)), (Odd, (1, 3, 12, 10)),
                                         (TinyCompact, (1, 3, 9, 13))])
 def test_export_matches_torch(make, shape):
@@ -98,6 +99,7 @@ def test_param_text_fuses_activations_and_splits_shared_blobs():
     assert "9=2" in leaky and "-23310=1,1.000000e-01" in leaky and "ReLU " not in leaky
 
 
+@pytest.mark.slow
 def test_fp16_weight_storage_is_tagged_and_close():
     torch.manual_seed(1)
     module = TinyUpConv().eval()
@@ -110,6 +112,7 @@ def test_fp16_weight_storage_is_tagged_and_close():
     assert torch.allclose(run_ncnn(module, x, weight_dtype="fp16"), ref, atol=2e-3)
 
 
+@pytest.mark.slow
 def test_concurrent_batch_equals_sequential():
     torch.manual_seed(2)
     module = TinyUpConv().eval()
@@ -147,6 +150,7 @@ def test_supports_only_exportable_cpu_fp32():
         pick_backend("upconv7", "cpu", "bf16", "ncnn")
 
 
+@pytest.mark.slow
 def test_load_defaults_to_ncnn_on_cpu_and_torch_can_be_forced():
     fast = zoo.load("upconv7-scale2x")
     ref = zoo.load("upconv7-scale2x", backend="torch")
@@ -161,6 +165,7 @@ def test_load_defaults_to_ncnn_on_cpu_and_torch_can_be_forced():
     assert int(np.abs(c.astype(int) - a).max()) <= 1 and np.mean(c != a) < 1e-3
 
 
+@pytest.mark.slow
 def test_auto_picked_backend_that_fails_to_prepare_falls_back_to_torch(install_plugin):
     install_plugin("zoo-aaa-broken", "zoo_aaa_broken", '''
         import zoo

@@ -57,6 +57,7 @@ def test_an_unregistered_card_file_runs_with_its_own_weights(tmp_path):
     assert np.array_equal(np.asarray(Image.open(tmp_path / "mine.png")), np.asarray(Image.open(tmp_path / "shipped.png")))
 
 
+@pytest.mark.slow
 def test_a_card_file_with_a_shipped_name_runs_its_own_weights(tmp_path):
     weights, sha = _weights(tmp_path, scale=0.5)
     card = _card_file(tmp_path, "same", str(weights), sha)
@@ -84,6 +85,7 @@ def test_an_untrained_card_file_is_refused_in_one_line(tmp_path, capsys):
     assert _upscale(tmp_path, str(card), "y.png", "--weights", str(weights)) == 0  # weights given: it runs
 
 
+@pytest.mark.slow
 def test_an_untrained_registered_card_is_listed_as_untrained(tmp_path, monkeypatch, capsys):
     data = zoo.get_card("drrn-lite").to_dict()
     data.update(name="drrn-untrained")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import zoo
@@ -20,6 +21,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})})
 
 
+@pytest.mark.slow
 def test_list_table_and_json():
     r = run("list")
     assert r.returncode == 0, r.stderr
@@ -32,6 +34,7 @@ def test_list_table_and_json():
     assert run("list", "no-such-thing").stdout.strip().endswith("(no models match)")
 
 
+@pytest.mark.slow
 def test_info_and_plugins():
     info = json.loads(run("info", "upconv7", "--json").stdout)
     assert info["name"] == "upconv7-scale2x" and info["geometry"]["offset"] == 7
@@ -42,6 +45,7 @@ def test_info_and_plugins():
     assert names["builtins"]["distribution"] == "zoo-core" and names["builtins"]["error"] is None
 
 
+@pytest.mark.slow
 def test_unknown_model_is_one_line_and_exit_1():
     r = run("info", "espcn8")
     assert r.returncode == 1
@@ -50,6 +54,7 @@ def test_unknown_model_is_one_line_and_exit_1():
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_broken_plugin_is_a_warning_in_list(install_plugin):
     install_plugin("zoo-broken", "zoo_broken", "raise ImportError('missing dependency foo')")
     r = run("list")
@@ -60,6 +65,7 @@ def test_broken_plugin_is_a_warning_in_list(install_plugin):
     assert "zoo-broken" in p.stdout and "BROKEN" in p.stdout and "missing dependency foo" in p.stdout
 
 
+@pytest.mark.slow
 def test_upscale_end_to_end_with_third_party_model(tmp_path):
     src = tmp_path / "in.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (11, 7, 3), dtype=np.uint8)).save(src)
@@ -82,6 +88,7 @@ def test_python_api_takes_pil_array_and_path(tmp_path):
     assert isinstance(up.upscale(p), Image.Image)
 
 
+@pytest.mark.slow
 def test_default_model_runs_offline_from_upstream(tmp_path):
     """The README's default model works with no network: rebuilt from the installed upstream package."""
     up = zoo.load("upconv7")

@@ -42,6 +42,7 @@ def ncnn_name(card: zoo.Card) -> str:
     return "scale2.0x_model" if card.noise_level < 0 else f"noise{card.noise_level}_scale2.0x_model"
 
 
+@pytest.mark.slow
 def test_every_card_sha256_is_reproduced_by_zoo_convert():
     for name in ALL:
         card = zoo.get_card(name)
@@ -74,6 +75,7 @@ def test_package_files_are_the_waifu2x_ncnn_vulkan_files():
         assert (folder / f"{ncnn_name(card)}.param").read_bytes() == param.read_bytes().replace(b"\r\n", b"\n")
 
 
+@pytest.mark.slow
 def test_onnx_originals_agree_with_ncnn_within_fp16_rounding():
     root = shared_or_skip("upstream", "waifu2x-onnx", "upconv_7_anime_style_art_rgb")
     for name in ("upconv7-scale2x", "upconv7-noise1", "upconv7-noise2", "upconv7-noise3"):
@@ -113,6 +115,7 @@ def export_json(state: dict[str, torch.Tensor], config: dict) -> list[dict]:
     return layers
 
 
+@pytest.mark.slow
 def test_json_export_of_upconv7_converts_back_exactly(tmp_path):
     state = ncnn_state("upconv7-photo-noise1")
     path = tmp_path / "noise1_scale2.0x_model.json"
@@ -142,6 +145,7 @@ def vgg7(**_: object) -> nn.Module:
     return nn.Sequential(*layers)
 
 
+@pytest.mark.slow
 def test_real_waifu2x_json_file_with_a_vgg7_architecture(tmp_path):
     src = shared_or_skip("upstream", "waifu2x-json", "vgg_7", "ukbench", "scale2.0x_model.json")
     get_registry().add("architectures", "test-vgg7", zoo.Architecture(id="test-vgg7", build=vgg7, scale=1, offset=7,
@@ -184,6 +188,7 @@ def onnx_model(state: dict[str, torch.Tensor], path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_onnx_graph_converts_exactly(tmp_path):
     state = ncnn_state("upconv7-noise3")
     path = onnx_model(state, tmp_path / "m.onnx")
@@ -201,6 +206,7 @@ def one_line_error(argv: list[str], capsys: pytest.CaptureFixture, out: Path) ->
     return err
 
 
+@pytest.mark.slow
 def test_wrong_architecture_and_truncated_files_give_one_line(tmp_path, capsys):
     param, binf = package_paths("upconv7-scale2x")
     out = tmp_path / "out.safetensors"

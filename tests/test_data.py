@@ -134,6 +134,7 @@ SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="150"><rect 
        b'<path d="M10 140 L190 10" stroke="#00f" stroke-width="3"/></svg>')
 
 
+@pytest.mark.slow
 def test_debian_art_from_local_debs_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture) -> None:
     missing = [t for t in ("dpkg-deb", "rsvg-convert") if shutil.which(t) is None]
@@ -162,6 +163,7 @@ def test_debian_art_from_local_debs_through_the_cli(tmp_path: Path, monkeypatch:
     assert "already prepared" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_training_config_names_a_corpus_and_writes_only_its_run_dir(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 
+@pytest.mark.slow
 def test_two_cpu_processes_share_a_folder_and_agree_on_failure(tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()

@@ -59,6 +59,7 @@ def test_upscale_module_pads_by_context_like_the_tiler() -> None:
     assert upscale_module(net, arch.geometry(), x).shape == (1, 3, 40, 48)
 
 
+@pytest.mark.slow
 def test_cli_table_json_and_grid(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import zoo
 

@@ -52,6 +52,7 @@ def sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_fresh_fetch_downloads_verifies_and_pins_revision(hub, converted, capsys, monkeypatch):  # noqa: F811
     card = serve(hub, converted)
     monkeypatch.setenv("TQDM_POSITION", "-1")  # huggingface_hub shows its bar on a terminal only, unless this
@@ -78,6 +79,7 @@ def test_cached_fetch_makes_no_request(hub, converted, capsys, monkeypatch):  # 
     assert len(hub.log) == seen  # sha256 pins the content: a verified cached copy needs no network
 
 
+@pytest.mark.slow
 def test_offline_fetch_uses_the_cache_then_upstream(hub, converted, monkeypatch, capsys):  # noqa: F811
     serve(hub, converted)
     cached = zoo.fetch(NAME, progress=False)
@@ -101,6 +103,7 @@ def test_offline_without_cache_or_upstream_is_one_line(hub, monkeypatch, capsys)
     assert "HF_HUB_OFFLINE is set" in err and f"pip install {PACKAGE}" in err and "--upstream" in err
 
 
+@pytest.mark.slow
 def test_corrupt_file_on_the_hub_is_deleted_then_error(hub, converted, monkeypatch, capsys):  # noqa: F811
     bad = bytearray(converted)
     bad[-1] ^= 0xFF
@@ -115,6 +118,7 @@ def test_corrupt_file_on_the_hub_is_deleted_then_error(hub, converted, monkeypat
     assert not rebuilt_path(card).exists()
 
 
+@pytest.mark.slow
 def test_corrupt_file_on_the_hub_falls_back_to_upstream(hub, converted, capsys):  # noqa: F811
     bad = bytearray(converted)
     bad[100] ^= 0x01
@@ -125,6 +129,7 @@ def test_corrupt_file_on_the_hub_falls_back_to_upstream(hub, converted, capsys):
     assert sha(rebuilt_path(card)) == card.weights["sha256"]
 
 
+@pytest.mark.slow
 def test_damaged_cache_blob_is_replaced_by_a_fresh_download(hub, converted):  # noqa: F811
     card = serve(hub, converted)
     path = zoo.fetch(NAME, progress=False)
@@ -220,6 +225,7 @@ def test_plain_mirror_without_redirect(hub, converted):  # noqa: F811
     assert [r.path for r in hub.gets()] == [f"/{card.weights['repo_id']}/resolve/{card.weights['revision']}/{NAME}.safetensors"]
 
 
+@pytest.mark.slow
 def test_load_fetches_on_first_use(hub, converted):  # noqa: F811
     import numpy as np
     from PIL import Image

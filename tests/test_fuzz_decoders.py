@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from zoo_core.cli import main
@@ -63,6 +64,7 @@ def decode_like_the_upscale(path: Path) -> None:
         pass
 
 
+@pytest.mark.slow
 def test_mutated_files_only_ever_give_image_errors(tmp_path):
     bad: list[str] = []
     for i, (name, data) in enumerate(samples().items()):
@@ -94,6 +96,7 @@ def test_mutated_uploads_only_ever_give_image_errors():
     assert not bad, "\n".join(bad[:20])
 
 
+@pytest.mark.slow
 def test_a_folder_of_mutants_still_processes_the_good_file(tmp_path, capsys):
     src = tmp_path / "in"
     src.mkdir()

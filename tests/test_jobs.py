@@ -43,6 +43,7 @@ def folder(tmp_path: Path) -> Path:
     return src
 
 
+@pytest.mark.slow
 def test_folder_one_bad_file_reported_others_done(folder, tmp_path, capsys):
     before = digest(folder)
     out = tmp_path / "out"
@@ -60,6 +61,7 @@ def test_folder_one_bad_file_reported_others_done(folder, tmp_path, capsys):
         assert im.size == (12, 8)
 
 
+@pytest.mark.slow
 def test_recursive_keeps_subfolders_and_skips_its_own_output(folder, tmp_path):
     out = folder / "up"  # output inside the input folder
     main(["upscale", str(folder), "-r", "-o", str(out), *TINY])
@@ -68,6 +70,7 @@ def test_recursive_keeps_subfolders_and_skips_its_own_output(folder, tmp_path):
     assert not (out / "up").exists()  # outputs are never taken as inputs
 
 
+@pytest.mark.slow
 def test_globs_and_txt_lists(tmp_path):
     a, b = image(tmp_path / "x" / "a.png"), image(tmp_path / "x" / "b.png")
     image(tmp_path / "x" / "c.bmp")
@@ -91,6 +94,7 @@ def test_names_formats_and_collisions(tmp_path):
     assert (tmp_path / "o" / "a.jpg").exists()
 
 
+@pytest.mark.slow
 def test_never_overwrites_inputs_and_existing_outputs(tmp_path, capsys):
     src = image(tmp_path / "a.png")
     before = src.read_bytes()
@@ -109,6 +113,7 @@ def test_never_overwrites_inputs_and_existing_outputs(tmp_path, capsys):
     assert (out / "a.png").read_bytes() != b"stale"
 
 
+@pytest.mark.slow
 def test_full_disk_on_one_file_others_continue(folder, tmp_path, monkeypatch, capsys):
     real = imageio.atomic_write
 
@@ -128,6 +133,7 @@ def test_full_disk_on_one_file_others_continue(folder, tmp_path, monkeypatch, ca
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "c.png"]  # no partial b.png, no temp file
 
 
+@pytest.mark.slow
 def test_unwritable_output_folder(folder, tmp_path, monkeypatch, capsys):
     def denied(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied")
@@ -137,6 +143,7 @@ def test_unwritable_output_folder(folder, tmp_path, monkeypatch, capsys):
     assert err.count("cannot write to folder") == 2 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_folder_then_resume(tmp_path, monkeypatch, capsys):
     src = tmp_path / "in"
     for i in range(5):
@@ -166,6 +173,7 @@ def test_ctrl_c_mid_folder_then_resume(tmp_path, monkeypatch, capsys):
             im.load()
 
 
+@pytest.mark.slow
 def test_progress_counts_tiles(tmp_path):
     src = image(tmp_path / "a.png", (20, 20))
     ticks, totals = [], []
@@ -191,6 +199,7 @@ def test_no_inputs_and_bad_options(tmp_path, capsys):
     assert "noise level 2" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_real_sigint_in_a_subprocess_leaves_complete_or_absent_outputs(tmp_path):
     """A real Ctrl-C (SIGINT) at a random moment of a real run; then --resume finishes the folder."""
     import os

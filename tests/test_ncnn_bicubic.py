@@ -78,6 +78,7 @@ def drrn_upscaler(backend: str, units: int, recursions: int, seed: int) -> Upsca
                     precision="fp32", tile_size=None, batch_size=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("units,recursions", [(1, 7), (7, 1), (2, 2)])
 def test_drrn_lite_on_ncnn_matches_torch_whole_and_tiled(units, recursions):
     fast, ref = drrn_upscaler("ncnn", units, recursions, 0), drrn_upscaler("torch", units, recursions, 0)
@@ -92,6 +93,7 @@ def test_drrn_lite_on_ncnn_matches_torch_whole_and_tiled(units, recursions):
         assert torch.allclose(tiled, whole, atol=1e-5), float((tiled - whole).abs().max())
 
 
+@pytest.mark.slow
 def test_drrn_lite_defaults_to_ncnn_within_one_level():
     fast, ref = zoo.load("drrn-lite"), zoo.load("drrn-lite", backend="torch")
     assert (fast.backend, ref.backend) == ("ncnn", "torch")

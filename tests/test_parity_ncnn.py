@@ -75,6 +75,7 @@ def test_blob_names_are_the_ones_used():
     assert " Input1 " in text and text.rstrip().split("\n")[-1].split()[5] == "Eltwise4"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ALL)
 def test_zoo_matches_ncnn_on_real_images(name):
     card = zoo.get_card(name)
@@ -95,6 +96,7 @@ def test_zoo_matches_ncnn_on_real_images(name):
     assert np.all(tie_distance <= 255 * 1e-4), tie_distance.max()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["upconv7-scale2x", "upconv7-noise1", "upconv7-noise2", "upconv7-noise3"])
 def test_onnx_conversion_matches_ncnn_within_fp16_rounding(name, tmp_path):
     """The fp32 ONNX files and the fp16 ncnn files are the same model up to the weights' fp16 rounding."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ def nearest() -> zoo.Upscaler:
     return _UP["up"]
 
 
+@pytest.mark.slow
 @FAST
 @given(h=sizes, w=sizes, channels=st.sampled_from([1, 2, 3, 4]), sixteen=st.booleans(),
        tile=st.integers(1, 48), scale=st.sampled_from([1, 1.5, 2, 3, 4]), tta=st.booleans())
@@ -69,6 +71,7 @@ def test_tiled_equals_whole(h, w, tile, batch, tta):
     assert torch.equal(got, want)
 
 
+@pytest.mark.slow
 @FAST
 @given(mode=st.sampled_from(MODES), h=st.integers(1, 12), w=st.integers(1, 12), tile=st.integers(1, 16))
 def test_any_mode_upscales_or_raises_zoo_error(mode, h, w, tile):

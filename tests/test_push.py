@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
+import pytest
 import yaml
 
 import zoo
@@ -18,6 +19,7 @@ def front(text: str) -> dict:
     return yaml.safe_load(head)
 
 
+@pytest.mark.slow
 def test_dry_run_writes_verified_weights_and_readme(tmp_path, capsys):
     out = tmp_path / "stage"
     assert main(["push", "upconv7-scale2x", "upconv7-photo-noise*", "--repo-id", "my-org/waifu2x", "--dry-run", str(out)]) == 0
@@ -69,6 +71,7 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "HF_HUB_OFFLINE" in err and "--dry-run" in err
 
 
+@pytest.mark.slow
 def test_push_to_a_hub_then_fetch_from_it(hub, monkeypatch, capsys, tmp_path):  # noqa: F811
     """The real HfApi uploads to the local Hub server; zoo then fetches the pushed files by the cards' tag."""
     names = ["upconv7-noise1", "upconv7-photo-noise1"]

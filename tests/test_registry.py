@@ -60,6 +60,7 @@ def test_duplicate_with_builtin_name_does_not_silently_override(install_plugin):
         get_registry().architecture("upconv7")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source, expected", [
     ("raise RuntimeError('boom at import')", "boom at import"),
     ("import zoo\n@zoo.hookimpl\ndef register_architectures(register):\n    raise ValueError('boom in hook')\n",

@@ -38,6 +38,7 @@ def run(args: list[str], capsys) -> tuple[int, list[str]]:
     return code, err.strip().splitlines()
 
 
+@pytest.mark.slow
 def test_truncated_animated_gif_fails_alone_at_every_cut(tmp_path, capsys):
     """Item 1: a cut GIF raised IndexError in plan(); now each cut is one line and the good file is done."""
     data = gif_bytes(tmp_path)
@@ -53,6 +54,7 @@ def test_truncated_animated_gif_fails_alone_at_every_cut(tmp_path, capsys):
     assert any("cut.gif: cannot decode image" in ln for ln in err)
 
 
+@pytest.mark.slow
 def test_damaged_tiff_fails_alone(tmp_path, capsys):
     """Item 2: a TIFF with one damaged byte raised TypeError: Missing dimensions in plan()."""
     src = tmp_path / "in"
@@ -66,6 +68,7 @@ def test_damaged_tiff_fails_alone(tmp_path, capsys):
     assert any("red.tif: cannot decode image" in ln for ln in err), err
 
 
+@pytest.mark.slow
 def test_symlink_loop_in_folder_and_as_output(tmp_path, capsys):
     """Items 3 and 17: a link loop raised RuntimeError in collect() and was called a zoo bug."""
     src = tmp_path / "in"
@@ -83,6 +86,7 @@ def test_symlink_loop_in_folder_and_as_output(tmp_path, capsys):
     assert code == 1 and "already exists" in err[0] and os.path.islink(out / "good.png")
 
 
+@pytest.mark.slow
 def test_lists_that_include_each_other(tmp_path, capsys):
     """Item 12: a.txt lists b.txt which lists a.txt: RecursionError before."""
     image(tmp_path / "x.png")
@@ -93,6 +97,7 @@ def test_lists_that_include_each_other(tmp_path, capsys):
     assert code == 0 and (tmp_path / "out" / "x.png").is_file()
 
 
+@pytest.mark.slow
 def test_same_name_from_two_folders_is_refused_not_replaced(tmp_path, capsys):
     """Item 8: one/a.png and two/a.png into one -o: the second replaced the first with --overwrite."""
     a1, a2 = image(tmp_path / "one" / "a.png", (6, 4)), image(tmp_path / "two" / "a.png", (8, 4))
@@ -107,6 +112,7 @@ def test_same_name_from_two_folders_is_refused_not_replaced(tmp_path, capsys):
     assert code == 1 and "empty file" in err[0] and (tmp_path / "out2" / "a.png").is_file()
 
 
+@pytest.mark.slow
 def test_unreadable_folders_are_reported(tmp_path, monkeypatch, capsys):
     """Item 16: an unreadable sub-folder was skipped silently (exit 0); a top one said 'No input images'."""
     src = tmp_path / "in"
@@ -157,6 +163,7 @@ def test_demo_never_replaces_an_existing_file(tmp_path, capsys):
     assert code == 1 and keep.read_bytes() == b"my holiday photo" and "already exists" in err[0]
 
 
+@pytest.mark.slow
 def test_max_pixels_environment_is_range_checked(tmp_path, monkeypatch, capsys):
     """Item 13: ZOO_MAX_PIXELS=inf / 1e400 raised OverflowError; 0 and -5 were accepted."""
     image(tmp_path / "a.png")
@@ -166,6 +173,7 @@ def test_max_pixels_environment_is_range_checked(tmp_path, monkeypatch, capsys):
         assert code == 1 and "ZOO_MAX_PIXELS must be an integer from 1 to 1e+12" in err[0], (value, err)
 
 
+@pytest.mark.slow
 def test_sigterm_mid_write_leaves_no_part_file(tmp_path, monkeypatch, capsys):
     """Item 4: SIGTERM during a write left .NAME.XXXX.part; now it is cleaned like Ctrl-C, exit 143."""
     for i in range(3):
@@ -205,6 +213,7 @@ def test_signal_right_after_the_temp_file_is_made(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_leftover_part_files_of_dead_runs_are_removed(tmp_path, capsys):
     """Item 4: --resume ignored a killed run's .part files; the next run into the folder removes them."""
     image(tmp_path / "in" / "a.png")
@@ -230,6 +239,7 @@ def test_a_named_pipe_among_the_inputs_fails_alone(tmp_path, capsys):
     assert any("pipe.png: not a regular file" in ln for ln in err)
 
 
+@pytest.mark.slow
 def test_file_names_too_long_are_one_line_and_long_names_still_work(tmp_path, capsys):
     """New case: a 300-character name raised OSError (File name too long) from Path.is_dir in collect()."""
     image(tmp_path / "in" / ("a" * 240 + ".png"))  # near the limit: the temp name must still fit

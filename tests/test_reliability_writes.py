@@ -75,6 +75,7 @@ def test_eval_grid_never_replaces_an_hr_image(tmp_path, capsys):
     assert (folder / "a.png").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_eval_with_an_empty_png_scores_the_others(tmp_path, capsys):
     """Item 23: one empty PNG said 'Cannot read training image' and stopped the whole eval."""
     folder = hr_folder(tmp_path)
@@ -100,6 +101,7 @@ def test_push_dry_run_never_replaces_a_readme(tmp_path, capsys):
         assert written.stat().st_mode & 0o777 == 0o666 & ~umask, written
 
 
+@pytest.mark.slow
 def test_nan_and_inf_weights_are_an_error_not_an_image(tmp_path, capsys):
     """Item 10: NaN weights gave an all-black image with exit 0 (Inf or 1e30: all white)."""
     src = tmp_path / "a.png"

@@ -89,6 +89,7 @@ def wait_done(url: str, job_id: str, timeout: float = 20.0) -> dict[str, Any]:
     raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
+@pytest.mark.slow
 def test_page_and_static_files_are_served(server: Any) -> None:
     status, body, headers = call(server.url)
     assert status == 200 and b'id="drop"' in body and "text/html" in headers["content-type"]
@@ -97,6 +98,7 @@ def test_page_and_static_files_are_served(server: Any) -> None:
         assert status == 200 and len(body) > 500
 
 
+@pytest.mark.slow
 def test_models_come_from_the_registry_including_third_party_plugins(server: Any) -> None:
     status, raw, _ = call(server.url + "api/models")
     data = json.loads(raw)
@@ -187,6 +189,7 @@ def test_missing_image_unknown_job_and_cross_site_upload(server: Any) -> None:
     assert status == 400
 
 
+@pytest.mark.slow
 def test_one_job_at_a_time_queue_order_and_model_cache() -> None:
     gate = threading.Event()
     loads: list[str] = []
@@ -212,6 +215,7 @@ def test_one_job_at_a_time_queue_order_and_model_cache() -> None:
         running.stop()
 
 
+@pytest.mark.slow
 def test_stopping_the_server_cancels_a_running_job_at_its_next_tile() -> None:
     import dataclasses
 

@@ -66,6 +66,7 @@ def test_scales_are_powers_of_the_models_scale() -> None:
     assert scale_options(card) == [2, 4, 8]
 
 
+@pytest.mark.slow
 def test_progress_total_matches_the_tiles_actually_run() -> None:
     if TINY not in names():
         pytest.skip(f"{TINY} is not installed")

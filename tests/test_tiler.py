@@ -27,6 +27,7 @@ def test_axis_spans_cover_once_with_equal_lengths():
     assert [s.length for s in axis_spans(300, 256)] == [150, 150]  # evened out, no sliver tile
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch_id", sorted(zoo.get_registry().architectures))
 def test_tiled_equals_whole_bit_for_bit_with_reference_convolutions(arch_id):
     """With PyTorch's reference convolution (no oneDNN), tiling is exact: == on floats."""
@@ -44,6 +45,7 @@ def test_tiled_equals_whole_bit_for_bit_with_reference_convolutions(arch_id):
                     assert torch.equal(out, whole), (arch_id, h, w, tile, batch)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch_id", sorted(zoo.get_registry().architectures))
 def test_extreme_aspect_ratios(arch_id):
     """1×130 and 130×2: one tile row, many tile columns (and the transpose), still exact."""
@@ -55,6 +57,7 @@ def test_extreme_aspect_ratios(arch_id):
             assert torch.equal(run_tiled(run, img, geo, tile=64, batch=2), reference(run, img, geo))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch_id", sorted(zoo.get_registry().architectures))
 def test_tiled_close_to_whole_with_onednn(arch_id):
     """oneDNN picks kernels by tensor shape, so other tile sizes may differ in the last bits only."""
@@ -67,6 +70,7 @@ def test_tiled_close_to_whole_with_onednn(arch_id):
         assert (out - whole).abs().max().item() <= 1e-4  # measured ≤ 3e-5 (docs/robustness.md)
 
 
+@pytest.mark.slow
 def test_same_tile_shape_gives_identical_pixels_with_onednn():
     """All tiles of a run share one shape, so oneDNN runs the same kernels on each: a pixel's value does
     not depend on the image around it beyond the receptive field — bit for bit, even with oneDNN."""
@@ -81,6 +85,7 @@ def test_same_tile_shape_gives_identical_pixels_with_onednn():
     assert torch.equal(out_a[:, :40, :40], out_b[:, :40, :40])  # tiles (0..1, 0..1) see the same pixels
 
 
+@pytest.mark.slow
 def test_tta_tiled_equals_whole_image_tta():
     module, geo = random_model("upconv7")
     run = runner_of(module)

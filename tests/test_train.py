@@ -137,6 +137,7 @@ def test_warmup_then_cosine(tmp_path: Path) -> None:
     assert lr_at(55, cfg) == pytest.approx(0.5) and lr_at(100, cfg) == pytest.approx(0.0)
 
 
+@pytest.mark.slow
 def test_resume_is_exact_and_checkpoints_are_safetensors(tmp_path: Path) -> None:
     straight = train(from_dict(TrainConfig, tiny(tmp_path / "a")), resume=False)
     half = tiny(tmp_path / "b")
@@ -155,6 +156,7 @@ def test_resume_is_exact_and_checkpoints_are_safetensors(tmp_path: Path) -> None
     assert [h["step"] for h in resumed.history] == [2, 4]
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_and_export_makes_a_loadable_card(tmp_path: Path) -> None:
     if "example-tiny" not in zoo.get_registry().architectures:
         pytest.skip("the example plugin (tests/example_plugin) is not installed; run scripts/setup.sh")
@@ -188,6 +190,7 @@ def test_training_lowers_the_loss_and_export_makes_a_loadable_card(tmp_path: Pat
     load_into(module, load_safetensors(weights)[0], str(weights))
 
 
+@pytest.mark.slow
 def test_dataloader_workers_give_the_same_batches() -> None:
     from torch.utils.data import DataLoader
 
@@ -201,6 +204,7 @@ def test_dataloader_workers_give_the_same_batches() -> None:
     assert len(batches[0]) == 2 and all(torch.equal(a, b) for a, b in zip(*batches))
 
 
+@pytest.mark.slow
 def test_gradient_checkpointing_matches_and_bf16_trains(tmp_path: Path) -> None:
     plain = train(from_dict(TrainConfig, tiny(tmp_path / "a", steps=2)), resume=False)
     ckpt = train(from_dict(TrainConfig, tiny(tmp_path / "b", steps=2, checkpointing=True)), resume=False)
@@ -211,6 +215,7 @@ def test_gradient_checkpointing_matches_and_bf16_trains(tmp_path: Path) -> None:
     assert bf16.step == 2 and torch.isfinite(torch.tensor(bf16.loss))
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_then_stops_and_resume_finishes(tmp_path: Path) -> None:
     import os
     import signal
@@ -229,6 +234,7 @@ def test_sigterm_checkpoints_then_stops_and_resume_finishes(tmp_path: Path) -> N
     assert signal.getsignal(signal.SIGTERM) is before  # the trainer restores the previous handler
 
 
+@pytest.mark.slow
 def test_repeat_weighs_folder_images_against_synthetic(tmp_path: Path) -> None:
     folder = tmp_path / "hr"
     folder.mkdir()
@@ -265,6 +271,7 @@ def test_repeat_weighs_folder_images_against_synthetic(tmp_path: Path) -> None:
         load_config(path)
 
 
+@pytest.mark.slow
 def test_model_init_uses_the_models_own_scheme(tmp_path: Path) -> None:
     data = tiny(tmp_path)
     data["model"] = {"architecture": "espcn7", "init": "interpolate"}
@@ -278,6 +285,7 @@ def test_model_init_uses_the_models_own_scheme(tmp_path: Path) -> None:
         build_parts(from_dict(TrainConfig, data), with_data=False)
 
 
+@pytest.mark.slow
 def test_exported_card_file_loads_and_a_mismatched_card_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     cfg = from_dict(TrainConfig, tiny(tmp_path))
     parts = build_parts(cfg, with_data=False)

@@ -33,6 +33,7 @@ save_safetensors(os.path.join({out!r}, f"rank{{state.rank}}.safetensors"), state
 """
 
 
+@pytest.mark.slow
 def test_two_cpu_ranks_stay_in_sync(tmp_path: Path) -> None:
     cfg = {**CONFIG, "run_dir": str(tmp_path / "run")}
     script = tmp_path / "ddp.py"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from zoo_core.train.synthetic import synthetic_image, synthetic_images
 
@@ -13,6 +14,7 @@ def test_deterministic_and_seeds_differ() -> None:
     assert [im.size for im in synthetic_images(3, size=40, seed=5)] == [(40, 40)] * 3
 
 
+@pytest.mark.slow
 def test_looks_like_cel_art() -> None:
     """Much flat colour (many near-zero gradients), some dark line pixels, and antialiased edges."""
     flat, dark, levels = [], [], []

@@ -40,6 +40,7 @@ def make_mode(mode: str) -> Image.Image:
     return base.convert("LA").convert("La") if mode == "La" else base.convert(mode)  # RGBA→La drops alpha
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_every_pil_mode(mode):
     up = nearest()
@@ -54,6 +55,7 @@ def test_every_pil_mode(mode):
         assert np.array_equal(np.asarray(out), twice(np.asarray(img)))
 
 
+@pytest.mark.slow
 def test_sixteen_bit_grey_and_colour_keep_sixteen_bits():
     up = nearest()
     for c in (1, 2, 3, 4):
@@ -64,6 +66,7 @@ def test_sixteen_bit_grey_and_colour_keep_sixteen_bits():
         assert out.dtype == np.uint16 and np.array_equal(out, twice(a)), c
 
 
+@pytest.mark.slow
 def test_opaque_alpha_dropped_but_real_alpha_kept_and_upscaled():
     up = nearest()
     opaque = np.dstack([rgb(), np.full((5, 7, 1), 255, np.uint8)])
@@ -77,6 +80,7 @@ def test_opaque_alpha_dropped_but_real_alpha_kept_and_upscaled():
     assert np.array_equal(np.asarray(out)[..., :3][visible], twice(a[..., :3])[visible])
 
 
+@pytest.mark.slow
 def test_palette_with_transparency_keeps_alpha():
     img = Image.new("P", (6, 4), 0)
     img.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
@@ -174,6 +178,7 @@ def test_tta_on_a_symmetric_model_changes_nothing():
     assert np.array_equal(up.upscale(a, tta=True), twice(a))
 
 
+@pytest.mark.slow
 def test_tensor_and_picture_api():
     up = nearest()
     x = torch.rand(3, 4, 5)

@@ -23,6 +23,7 @@ def frames(alpha: bool) -> list[Image.Image]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix,fmt", [(".gif", "GIF"), (".webp", "WEBP"), (".png", "PNG")])
 def test_every_frame_with_timing_loop_and_disposal(tmp_path, suffix, fmt):
     src = tmp_path / f"anim{suffix}"
@@ -54,6 +55,7 @@ def test_every_frame_with_timing_loop_and_disposal(tmp_path, suffix, fmt):
         assert np.abs(g[visible].astype(int) - w[visible].astype(int)).max() <= 2
 
 
+@pytest.mark.slow
 def test_webp_durations_kept(tmp_path):
     src = tmp_path / "a.webp"
     fr = frames(alpha=False)
@@ -67,6 +69,7 @@ def test_webp_durations_kept(tmp_path):
         assert got == DURATIONS and im.info["loop"] == 0
 
 
+@pytest.mark.slow
 def test_animation_to_jpeg_is_refused_clearly(tmp_path, capsys):
     src = tmp_path / "a.gif"
     fr = frames(alpha=False)

@@ -74,6 +74,7 @@ def register_model_cards(register):
         zoo.load("tiny-bad-sha")
 
 
+@pytest.mark.slow
 def test_two_processes_fetching_at_once_leave_one_good_copy(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ZOO_HOME": str(tmp_path)}
     procs = [subprocess.Popen([ZOO, "fetch", "-q", "upconv7-scale2x"], env=env, stdout=subprocess.PIPE,
