@@ -130,6 +130,12 @@ def detail_table(img: Image.Image, scale: int) -> np.ndarray:
     return table
 
 
+def box_detail(table: np.ndarray, box: Box) -> float:
+    """What bicubic loses inside an HR box (to whole DETAIL_BLOCK blocks), from a detail_table."""
+    x0, y0, x1, y1 = (v // DETAIL_BLOCK for v in box)
+    return float(table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0])
+
+
 def to_tensor(img: Image.Image) -> torch.Tensor:
     """PIL RGB → CHW float32 in [0, 1]."""
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255)
@@ -199,9 +205,7 @@ class PatchDataset(Dataset):
         key = id(self.images[i])
         if key not in self._detail:
             self._detail[key] = detail_table(self.images[i], self.geometry.scale)
-        t, b = self._detail[key], DETAIL_BLOCK
-        x0, y0, x1, y1 = xy[0] // b, xy[1] // b, (xy[0] + side) // b, (xy[1] + side) // b  # nearest whole blocks
-        return float(t[y1, x1] - t[y0, x1] - t[y1, x0] + t[y0, x0])
+        return box_detail(self._detail[key], (xy[0], xy[1], xy[0] + side, xy[1] + side))
 
     def __getitem__(self, g: int) -> tuple[torch.Tensor, torch.Tensor]:
         epoch, pos = divmod(int(g), self.per_epoch)
