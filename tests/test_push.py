@@ -94,3 +94,34 @@ def test_push_to_a_hub_then_fetch_from_it(hub, monkeypatch, capsys, tmp_path):  
         path = zoo.fetch(n, progress=False)
         assert hashlib.sha256(open(path, "rb").read()).hexdigest() == zoo.get_card(n).weights["sha256"]
     assert [r.path for r in hub.log if r.method == "HEAD"][0] == "/my-org/fork/resolve/v1/upconv7-noise1.safetensors"
+
+
+def test_dry_run_publishes_weights_that_ship_inside_a_plugin(tmp_path, capsys):
+    card = zoo.get_card("example-tiny-nearest")
+    assert not card.on_hub  # weights.file inside the example plugin
+    out = tmp_path / "stage"
+    assert main(["push", "example-tiny-nearest", "--repo-id", "me/tiny", "--dry-run", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "example-tiny-nearest.safetensors"]
+    data = (out / "example-tiny-nearest.safetensors").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == card.weights["sha256"]
+    models = front((out / "README.md").read_text())["zoo"]["models"]
+    assert [(m["name"], m["file"], m["sha256"]) for m in models] == [
+        ("example-tiny-nearest", "example-tiny-nearest.safetensors", card.weights["sha256"])]
+    assert "repo_id: me/tiny, filename: example-tiny-nearest.safetensors, revision: main" in printed
+
+
+def test_card_file_with_run_weights_is_pushed_under_its_name(tmp_path, capsys):
+    src = zoo.get_card("example-tiny-nearest")
+    from zoo_core.weights.resolve import local_weights
+
+    weights = tmp_path / "run.safetensors"
+    weights.write_bytes(local_weights(src).read_bytes())
+    data = {**src.to_dict(), "name": "my-tiny", "weights": {"file": "run.safetensors", "sha256": src.weights["sha256"]}}
+    (tmp_path / "my-tiny.yaml").write_text(yaml.safe_dump(data))
+    out = tmp_path / "stage"
+    assert main(["push", str(tmp_path / "my-tiny.yaml"), "--repo-id", "me/tiny", "--dry-run", str(out)]) == 0
+    assert (out / "my-tiny.safetensors").read_bytes() == weights.read_bytes()
+    weights.write_bytes(b"not the trained weights")
+    assert main(["push", str(tmp_path / "my-tiny.yaml"), "--repo-id", "me/tiny", "--dry-run", str(tmp_path / "o2")]) == 1
+    assert "sha256" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import ZooError
-from ..weights.push import push, refuse_existing, stage
+from ..weights.push import hub_weights, push, refuse_existing, stage
 from .fetch_cmd import cards_named
 
 
@@ -18,7 +18,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "provenance, metrics) in one commit, tagged with the cards' revision. Push all models of a repo together: "
         "the README describes the models of this push.",
     )
-    p.add_argument("names", nargs="+", metavar="NAME", help="model names or globs ('upconv7-*')")
+    p.add_argument("names", nargs="+", metavar="NAME",
+                   help="model names, globs ('upconv7-*') or card files (RUN_DIR/export/NAME.yaml)")
     p.add_argument("--repo-id", required=True, help="target repo, ORG/NAME (uses HF_TOKEN or 'hf auth login')")
     p.add_argument("--dry-run", type=Path, metavar="OUTDIR", help="only write the folder that would be uploaded")
     p.add_argument("--private", action="store_true", help="create the repo as private")
@@ -36,7 +37,17 @@ def cmd_push(args: argparse.Namespace) -> int:
         refuse_existing(cards, args.dry_run)
         for path in stage(cards, args.dry_run, args.repo_id, upstream_dir=args.upstream):
             print(path)
+        _say_new_weights(cards, args.repo_id)
         print(f"dry run: nothing uploaded; 'zoo push {' '.join(args.names)} --repo-id {args.repo_id}' would send these.")
         return 0
     print(push(cards, args.repo_id, private=args.private, message=args.message, upstream_dir=args.upstream))
+    _say_new_weights(cards, args.repo_id)
     return 0
+
+
+def _say_new_weights(cards: list, repo_id: str) -> None:
+    """For cards whose weights ship in a plugin or a run: the `weights:` block that points them at the Hub."""
+    for card in cards:
+        if not card.on_hub:
+            block = ", ".join(f"{k}: {v}" for k, v in hub_weights(card, repo_id).items())
+            print(f"{card.name}: to fetch it from the Hub, set its card's weights to {{{block}}}")

@@ -21,6 +21,17 @@ LICENSES = {"mit": "mit", "apache-2.0": "apache-2.0", "bsd-3-clause": "bsd-3-cla
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
+def hub_filename(card: Card) -> str:
+    """The card's file name on the Hub: its own `weights.filename`, else NAME.safetensors (weights in a plugin)."""
+    return str(card.weights.get("filename") or f"{card.name}.safetensors")
+
+
+def hub_weights(card: Card, repo_id: str) -> dict[str, str]:
+    """The `weights:` block a card takes once its file is on the Hub at `repo_id`."""
+    return {"repo_id": repo_id, "filename": hub_filename(card),
+            "revision": str(card.weights.get("revision", "main")), "sha256": card.weights["sha256"]}
+
+
 def _hub_license(cards: list[Card]) -> dict[str, str]:
     ids = {LICENSES.get(c.license.lower()) for c in cards}
     if len(ids) == 1 and None not in ids:
@@ -43,7 +54,7 @@ def _metric_entries(card: Card) -> list[dict[str, Any]]:
 
 def _provenance(card: Card) -> dict[str, Any]:
     prov: dict[str, Any] = {
-        "name": card.name, "file": card.weights["filename"], "sha256": card.weights["sha256"],
+        "name": card.name, "file": hub_filename(card), "sha256": card.weights["sha256"],
         "architecture": card.architecture, "hyperparameters": dict(card.hyperparameters),
         "task": {"scale": card.scale, "noise_level": card.noise_level, "style": card.style},
     }
@@ -78,7 +89,7 @@ def _row(c: Card) -> str:
     m = next((v for v in c.metrics.values() if isinstance(v, dict) and "value" in v), None)
     psnr = f"{m['value']:.2f} ({m.get('bicubic', float('nan')):.2f} / {m.get('lanczos', float('nan')):.2f})" if m else "–"
     noise = "–" if c.noise_level < 0 else str(c.noise_level)
-    return f"| `{c.name}` | {c.scale}× | {noise} | {c.style} | `{c.weights['filename']}` | `{c.weights['sha256'][:16]}…` | {psnr} |"
+    return f"| `{c.name}` | {c.scale}× | {noise} | {c.style} | `{hub_filename(c)}` | `{c.weights['sha256'][:16]}…` | {psnr} |"
 
 
 def readme(cards: list[Card], repo_id: str) -> str:
@@ -107,16 +118,14 @@ def readme(cards: list[Card], repo_id: str) -> str:
 
 
 def check_cards(cards: list[Card]) -> None:
-    """Only Hub cards, each with its own filename."""
+    """Trained cards (Hub or plugin weights), each with its own file name on the Hub."""
     for card in cards:
         require_trained(card)
-    local = [c.name for c in cards if not c.on_hub]
-    if local:
-        raise ZooError(f"{', '.join(local)}: weights ship inside a plugin (weights.file), not on the Hub; nothing to push.")
-    names = [c.weights["filename"] for c in cards]
+    names = [hub_filename(c) for c in cards]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ZooError(f"Several models use the file name {dup[0]}; give each card its own weights.filename.")
+        raise ZooError(f"Several models use the file name {dup[0]}; give each card its own weights.filename "
+                       "(or push them to separate repos).")
 
 
 def _copy_checked(src: Path, dst: Path, card: Card) -> None:
@@ -134,7 +143,7 @@ def _copy_checked(src: Path, dst: Path, card: Card) -> None:
 
 def refuse_existing(cards: list[Card], folder: Path) -> None:
     """A dry run never replaces files already in its folder (a README.md of the user's own, say)."""
-    for name in ["README.md", *(c.weights["filename"] for c in cards)]:
+    for name in ["README.md", *(hub_filename(c) for c in cards)]:
         if os.path.lexists(folder / name):
             raise ZooError(f"{folder / name} already exists; --dry-run writes only into a new folder or one "
                            "without these files. Choose another folder or move it away.")
@@ -149,7 +158,7 @@ def stage(cards: list[Card], folder: Path, repo_id: str, *, upstream_dir: Path |
     for c in cards:
         # Before a first push the Hub lacks the files: rebuilding is expected, so say nothing (sha256 is checked).
         src = weights_path(c, upstream_dir=upstream_dir, progress=False, notify=lambda _message: None)
-        dst = folder / c.weights["filename"]
+        dst = folder / hub_filename(c)
         _copy_checked(src, dst, c)
         written.append(dst)
     atomic_write(folder / "README.md", lambda f: f.write(readme(cards, repo_id).encode()), ZooError)
@@ -157,7 +166,7 @@ def stage(cards: list[Card], folder: Path, repo_id: str, *, upstream_dir: Path |
 
 
 def _tag_for(cards: list[Card]) -> str | None:
-    revs = {c.weights["revision"] for c in cards}
+    revs = {str(c.weights.get("revision", "main")) for c in cards}
     if len(revs) != 1:
         raise ZooError(f"The models name different revisions ({', '.join(sorted(revs))}); push them separately.")
     rev = revs.pop()
