@@ -74,7 +74,7 @@ def _write(item: Item, img: Any, folder: Path, split: str) -> dict[str, Any]:
 
 
 def _flatten(img: Any) -> Any:
-    from ..train.dataset import to_rgb
+    from .images import to_rgb
 
     return to_rgb(img)
 

@@ -111,6 +111,7 @@ class ExportConfig:
     card: str = ""  # where to write the YAML card
     weights_ref: str = ""  # what the card's weights.file says (e.g. 'zoo_espcn7:weights/x.safetensors')
     noise_level: int = -1  # the card's task.noise_level
+    variants: dict[str, Any] = field(default_factory=dict)  # the card's other task fields (e.g. style: art)
     description: str = ""
     license: str = "MIT"
     use_ema: bool = True

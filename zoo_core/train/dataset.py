@@ -16,21 +16,13 @@ from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
 from ..architecture import Geometry
+from ..data.images import to_rgb  # noqa: F401  (the trainer, eval and validation read pictures through it)
 from ..errors import ConfigError, ImageError
 from ..interfaces import Degradation
 from .config import ACTIVE_RATE, ACTIVE_TRIES, check_sampling
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 Box = tuple[int, int, int, int]
-
-
-def to_rgb(img: Image.Image) -> Image.Image:
-    """RGB; transparency is composited over white, as the picture is usually shown."""
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(bg, rgba).convert("RGB")
-    return img.convert("RGB")
 
 
 def image_files(dirs: Sequence[str | Path], exclude: Sequence[str] = ()) -> list[Path]:

@@ -90,7 +90,7 @@ def export(cfg: TrainConfig, model: nn.Module, *, ema: dict[str, torch.Tensor] |
         "name": e.card_name or cfg.name,
         "architecture": cfg.model.architecture,
         "hyperparameters": dict(hyperparameters),
-        "task": {"scale": scale, "noise_level": e.noise_level, "style": "art"},
+        "task": {"scale": scale, "noise_level": e.noise_level, **e.variants},
         "weights": {"file": weights_ref or str(weights.resolve()), "sha256": sha},
         "upstream": {
             "description": f"Trained by zoo ({step} steps). {recipe(cfg)}",
