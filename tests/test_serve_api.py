@@ -17,11 +17,13 @@ pytest.importorskip("starlette", reason="zoo-core[serve] is not installed (pip i
 pytest.importorskip("uvicorn", reason="zoo-core[serve] is not installed (pip install 'zoo-core[serve]')")
 
 import zoo  # noqa: E402
+from zoo_core.api import default_card  # noqa: E402
 from zoo_core.serve.jobs import Limits  # noqa: E402
 from zoo_core.serve.server import start_in_thread  # noqa: E402
 
 TINY = "example-tiny-nearest"  # a third-party plugin (tests/example_plugin): weights make it nearest 2×
-LIMITS = Limits(max_bytes=40_000, max_pixels=64 * 64, max_output_pixels=64 * 64 * 16, jobs=1, max_queue=4)
+LIMITS = Limits(max_bytes=40_000, max_pixels=64 * 64, max_output_pixels=64 * 64 * 16, jobs=1, max_queue=4,
+                test_models=True)  # TINY is tagged test-only: offered only with --test-models
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -103,9 +105,10 @@ def test_models_come_from_the_registry_including_third_party_plugins(server: Any
     status, raw, _ = call(server.url + "api/models")
     data = json.loads(raw)
     names = [m["name"] for m in data["models"]]
-    assert names == [c.name for c in zoo.list_models()]
+    assert TINY in names and set(names) <= {c.name for c in zoo.list_models()}
     tiny = next(m for m in data["models"] if m["name"] == TINY)
-    assert tiny["scales"] == [2, 4, 8] and tiny["noise_levels"] == [-1]
+    assert tiny["scales"] == [1, 1.5, 2, 3, 4, 6, 8, 16] and tiny["noise_levels"] == [-1]
+    assert data["default"] == default_card().name and data["formats"] == ["png", "webp", "jpeg"]
     assert data["limits"]["max_bytes"] == LIMITS.max_bytes and data["limits"]["max_pixels"] == LIMITS.max_pixels
 
 
@@ -165,11 +168,12 @@ def test_too_many_pixels_is_413(server: Any) -> None:
 
 @pytest.mark.parametrize("fields, words", [
     ({"model": "example-tiny-nearst"}, "example-tiny-nearest"),  # did-you-mean
-    ({"scale": "3"}, "Scale 3 is not offered"),
+    ({"scale": "17"}, "Field 'scale' must be a number from 1 to 16"),  # the CLI's MAX_SCALE
     ({"noise": "2"}, "no noise level 2"),
-    ({"scale": "two"}, "must be an integer"),
+    ({"scale": "two"}, "Field 'scale' must be a number"),
     ({"noise": "9" * 5000}, "Field 'noise' must be an integer from -1 to 3"),  # issue 15 item 14: was a 500
-    ({"scale": "1" * 5000}, "Field 'scale' must be an integer from 1 to 8"),
+    ({"scale": "1" * 5000}, "Field 'scale' must be a number from 1 to 16"),
+    ({"format": "gif"}, "Field 'format' must be one of png, webp, jpeg"),
     ({"model": "/etc/zoo/private-card.yaml"}, "choose a model name from /api/models"),  # no card files from the form
     ({"model": "cards/x.yml"}, "choose a model name from /api/models"),
 ])
@@ -241,3 +245,44 @@ def test_stopping_the_server_cancels_a_running_job_at_its_next_tile() -> None:
     running.stop()
     assert not running.thread.is_alive() and time.monotonic() - started < 5
     assert "stopping" in queue.get(job["id"]).error
+
+
+def test_menu_offers_families_with_the_clis_default_and_no_test_models() -> None:
+    from zoo_core.serve.engine import list_entries
+
+    entries = {m["name"]: m for m in list_entries()}
+    assert TINY not in entries and TINY in {m["name"] for m in list_entries(test_models=True)}
+    assert default_card().name in entries  # the page selects /api/models' "default"
+    upconv = entries["upconv7-scale2x"]  # its noise siblings are not separate models but its noise menu
+    assert upconv["noise_levels"] == [-1, 0, 1, 2, 3] and upconv["variants"][2] == "upconv7-noise2"
+    assert not any(n.startswith("upconv7-noise") for n in entries)
+    for c in zoo.list_models():  # every offered card is reachable: as a menu entry or a noise variant
+        if c.trained and "test-only" not in c.tags:
+            assert any(c.name == m["name"] or c.name in m["variants"].values() for m in entries.values()), c.name
+
+
+def test_plan_and_download_name_follow_the_model_that_ran() -> None:
+    from zoo_core.serve.app import download_name
+    from zoo_core.serve.engine import JobSpec, pass_cards
+    from zoo_core.serve.jobs import Job
+
+    spec = JobSpec(model="upconv7-scale2x", noise=2, scale=3.0, tta=False, format="webp")
+    assert pass_cards(spec) == ["upconv7-noise2", "upconv7-scale2x"]  # as `zoo upscale -n 2 -s 3` plans it
+    job = Job(spec=spec, image=Image.new("RGB", (4, 4)), filename="upload.png", cards=pass_cards(spec))
+    assert download_name(job) == "upload-upconv7-noise2-3x.webp"
+    spec = JobSpec(model="upconv7-scale2x", noise=None, scale=1.5, tta=False, format="jpeg")
+    assert pass_cards(spec) == ["upconv7-scale2x"]
+
+
+@pytest.mark.parametrize("scale, fmt, mime", [(1.5, "jpeg", "image/jpeg"), (3, "webp", "image/webp")])
+def test_any_scale_the_cli_accepts_in_the_chosen_format(server: Any, scale: float, fmt: str, mime: str) -> None:
+    status, job = post_job(server.url, png(), scale=str(scale), format=fmt)
+    assert status == 202, job
+    job = wait_done(server.url, job["id"])
+    assert job["state"] == "done", job
+    size = (round(8 * scale), round(6 * scale))
+    assert (job["out_width"], job["out_height"]) == size and job["cards"] == [TINY] * (2 if scale > 2 else 1)
+    _, raw, headers = call(f"{server.url}api/jobs/{job['id']}/result?download=1")
+    out = Image.open(io.BytesIO(raw))
+    assert out.size == size and headers["content-type"] == mime and out.format == fmt.upper()
+    assert f"pic-{TINY}-{scale:g}x.{'jpg' if fmt == 'jpeg' else fmt}" in headers["content-disposition"]

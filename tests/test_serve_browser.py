@@ -56,7 +56,8 @@ def server_url(webdriver_module: Any) -> Iterator[str]:  # no browser: skip befo
     if TINY not in [c.name for c in zoo.list_models()]:
         pytest.skip(f"{TINY} is not installed (pip install -e tests/example_plugin)")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "zoo", "serve", "--port", "0", "--jobs", "1", "--max-pixels", "200000"],
+    proc = subprocess.Popen([sys.executable, "-m", "zoo", "serve", "--port", "0", "--jobs", "1", "--max-pixels", "200000",
+                             "--test-models"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
@@ -103,7 +104,11 @@ def test_drop_an_image_compare_and_download(server_url: str, browser: Any, tmp_p
     browser.get(server_url)
     wait.until(lambda d: d.execute_script("return document.body.dataset.state") == "ready")
     options = [o.get_attribute("value") for o in Select(el("model")).options]
-    assert options == [c.name for c in zoo.list_models()]  # the registry's models, third-party ones included
+    from zoo_core.api import default_card
+    from zoo_core.serve.engine import list_entries
+
+    assert options == [m["name"] for m in list_entries(test_models=True)]  # registry's families, plugins' included
+    assert Select(el("model")).first_selected_option.get_attribute("value") == default_card().name
     Select(el("model")).select_by_value(TINY)
 
     # A file that is not an image, picked with the file chooser: the server's message appears in the page.

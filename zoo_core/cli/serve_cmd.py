@@ -22,6 +22,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="largest result in pixels (default 64000000)")
     p.add_argument("--jobs", type=int, default=cpus, help=f"images upscaled at once (default: one per CPU, {cpus})")
     p.add_argument("--queue", type=int, default=32, help="images that may wait for a free worker (default 32)")
+    p.add_argument("--test-models", action="store_true", help="also offer models tagged 'test-only' on the page")
     p.set_defaults(func=cmd_serve)
 
 
@@ -44,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cpus = os.cpu_count() or 1
     limits = Limits(max_bytes=int(args.max_upload_mb * 1024 * 1024), max_pixels=args.max_pixels,
                     max_output_pixels=args.max_output_pixels, jobs=args.jobs, max_queue=args.queue,
-                    threads=max(1, cpus // args.jobs))  # one job per CPU: each job gets its share of threads
+                    threads=max(1, cpus // args.jobs), test_models=args.test_models)  # one job per CPU: each job gets its share of threads
     if args.host not in LOOPBACK:
         print(f"zoo serve: warning: listening on {args.host}: anyone who can reach this machine can use it "
               f"(there is no login).", file=sys.stderr)

@@ -18,9 +18,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import ZooError
-from .engine import Loader, ModelCache, list_entries, pass_cards
+from .engine import FORMATS, MAX_SCALE, Loader, ModelCache, default_name, list_entries, pass_cards
 from .jobs import Busy, Job, JobQueue, Limits, TooLarge, encode_png
-from .upload import decode, parse_spec, read_form, upload_file
+from .upload import check_format, decode, parse_spec, read_form, upload_file
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 STATUS = {TooLarge: 413, Busy: 503}
@@ -44,9 +44,11 @@ def static_dir() -> str:
 
 
 def download_name(job: Job) -> str:
-    """`picture-upconv7-scale2x-4x.png`: the input's stem, the model and the scale."""
+    """`picture-upconv7-noise2-4x.png`: the input's stem, the model that ran (first pass), scale and format."""
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", job.filename.rsplit(".", 1)[0])[:80] or "image"
-    return f"{stem}-{job.spec.model}-{job.spec.scale}x.png"
+    model = job.cards[0] if job.cards else job.spec.model
+    ext = {"jpeg": "jpg"}.get(job.spec.format, job.spec.format)
+    return f"{stem}-{model}-{job.spec.scale:g}x.{ext}"
 
 
 class Api:
@@ -61,7 +63,8 @@ class Api:
 
     async def models(self, request: Request) -> Response:
         limits = {k: getattr(self.limits, k) for k in ("max_bytes", "max_pixels", "max_output_pixels", "jobs")}
-        return JSONResponse({"models": list_entries(), "limits": limits})
+        return JSONResponse({"models": list_entries(test_models=self.limits.test_models), "limits": limits,
+                             "default": default_name(), "formats": list(FORMATS), "max_scale": MAX_SCALE})
 
     async def create_job(self, request: Request) -> Response:
         origin = request.headers.get("origin")
@@ -79,6 +82,7 @@ class Api:
             finally:
                 await form.close()
             image = await run_in_threadpool(decode, data, name, self.limits, spec.scale)
+            check_format(image.size, spec.scale, spec.format)
             job = Job(spec=spec, image=image, filename=name)
             self.queue.submit(job)
         except ZooError as err:
@@ -103,7 +107,7 @@ class Api:
         headers = {"Cache-Control": "no-store"}
         if request.query_params.get("download"):
             headers["Content-Disposition"] = f'attachment; filename="{download_name(job)}"'
-        return Response(job.result, media_type="image/png", headers=headers)
+        return Response(job.result, media_type=FORMATS[job.spec.format][1], headers=headers)
 
     async def job_baseline(self, request: Request) -> Response:
         """The input enlarged to the output's size by a plain filter: the 'before' of the comparison."""

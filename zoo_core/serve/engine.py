@@ -1,8 +1,6 @@
-"""What one web job runs: pick the card for the chosen noise level, load it once, upscale in passes."""
+"""What one web job runs, planned as `zoo upscale` plans it (infer/scaling, infer/batch): same cards, limits, tiles."""
 from __future__ import annotations
 
-import dataclasses
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -12,11 +10,13 @@ from PIL import Image
 
 from ..cards import Card
 from ..errors import ZooError
-from ..infer.tiler import DEFAULT_TILE
+from ..infer.scaling import MAX_SCALE, PassPlan, plan_cards
 
-MAX_SCALE = 8
 Loader = Callable[[str], Any]
 Tick = Callable[[int], None]
+TEST_ONLY = "test-only"  # a card tag: a model for tests (example-tiny-nearest), not offered on the page
+FORMATS = {"png": ("PNG", "image/png"), "webp": ("WEBP", "image/webp"), "jpeg": ("JPEG", "image/jpeg")}
+SUGGESTED_SCALES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,9 +24,10 @@ class JobSpec:
     """The user's choices for one image."""
 
     model: str
-    noise: int
-    scale: int
+    noise: int | None
+    scale: float
     tta: bool
+    format: str = "png"
 
 
 def _api() -> Any:
@@ -35,25 +36,27 @@ def _api() -> Any:
     return zoo
 
 
+def offered(card: Card, *, test_models: bool = False) -> bool:
+    """Whether the page offers a card: trained, and not tagged test-only (unless asked for)."""
+    return card.trained and (test_models or TEST_ONLY not in card.tags)
+
+
 def family(card: Card) -> list[Card]:
-    """Cards that differ from `card` only in noise level (same architecture, style and scale)."""
-    return [c for c in _api().list_models() if (c.architecture, c.style, c.scale) == (card.architecture, card.style, card.scale)]
+    """Trained cards that differ from `card` only in noise level (same architecture, style and scale)."""
+    key = (card.architecture, card.style, card.scale)
+    return [c for c in _api().list_models() if (c.architecture, c.style, c.scale) == key and c.trained]
 
 
 def noise_levels(card: Card) -> list[int]:
-    """The noise levels offered for a card: those of its family (-1 means no denoising)."""
-    return sorted({c.noise_level for c in family(card)})
+    """The noise menu for a card: its family's registered noise levels (-1 means no denoising)."""
+    return sorted({c.noise_level for c in family(card)} | {card.noise_level})
 
 
-def scale_options(card: Card) -> list[int]:
-    """Powers of the model's scale up to MAX_SCALE, reached by repeated passes."""
+def scale_options(card: Card) -> list[float]:
+    """Suggested scales (any factor from 1 to the CLI's MAX_SCALE is accepted); 1 only for a scale-1 model."""
     if card.scale <= 1:
-        return [1]
-    out, s = [], card.scale
-    while s <= MAX_SCALE:
-        out.append(s)
-        s *= card.scale
-    return out
+        return [1.0]
+    return sorted({s for s in SUGGESTED_SCALES if s <= MAX_SCALE} | {float(card.scale)})
 
 
 def model_entry(card: Card) -> dict[str, Any]:
@@ -62,30 +65,50 @@ def model_entry(card: Card) -> dict[str, Any]:
         "name": card.name, "architecture": card.architecture, "scale": card.scale,
         "noise_level": card.noise_level, "style": card.style, "description": card.description,
         "license": card.license, "noise_levels": noise_levels(card), "scales": scale_options(card),
+        "variants": {c.noise_level: c.name for c in family(card)},
     }
 
 
-def list_entries() -> list[dict[str, Any]]:
-    """Every registered model, so third-party plugins appear with no change here."""
-    return [model_entry(c) for c in _api().list_models()]
+def _representative(fam: list[Card], default: str) -> Card:
+    """The card that stands for a family in the model menu: the default model, else the plain one."""
+    return min(fam, key=lambda c: (c.name != default, c.noise_level != -1, c.noise_level, c.name))
+
+
+def list_entries(*, test_models: bool = False) -> list[dict[str, Any]]:
+    """One menu entry per family (noise variants fold into its noise menu), third-party plugins included."""
+    default = default_name()
+    groups: dict[tuple, list[Card]] = {}
+    for c in _api().list_models():
+        if offered(c, test_models=test_models):
+            groups.setdefault((c.architecture, c.style, c.scale), []).append(c)
+    return [model_entry(_representative(fam, default)) for fam in groups.values()]
+
+
+def default_name() -> str:
+    """The CLI's default model (`zoo upscale` without -m), '' when none is installed."""
+    from ..api import default_card
+
+    try:
+        return str(default_card().name)
+    except ZooError:
+        return ""
+
+
+def plan(spec: JobSpec) -> PassPlan:
+    """The CLI's plan for this job: which card denoises, which enlarges, how many passes."""
+    card = _api().get_card(spec.model)
+    if card.scale <= 1 and spec.scale != 1:
+        raise ZooError(f"Model '{card.name}' does not enlarge (scale 1); choose scale 1 or an upscaling model.")
+    if spec.noise is not None and spec.noise not in noise_levels(card):
+        levels = ", ".join(str(n) for n in noise_levels(card))
+        raise ZooError(f"Model '{card.name}' has no noise level {spec.noise} variant; choose one of: {levels}.")
+    return plan_cards(_api().list_models(), card, noise=spec.noise, style=None, scale=spec.scale)
 
 
 def pass_cards(spec: JobSpec) -> list[str]:
     """Card names for each pass: the chosen noise level first, then the family's plain upscaler."""
-    card = _api().get_card(spec.model)
-    fam = family(card)
-    first = next((c for c in fam if c.noise_level == spec.noise), None)
-    if first is None:
-        levels = ", ".join(str(n) for n in noise_levels(card))
-        raise ZooError(f"Model '{card.name}' has no noise level {spec.noise} variant; choose one of: {levels}.")
-    options = scale_options(card)
-    if spec.scale not in options:
-        raise ZooError(f"Scale {spec.scale} is not offered for '{card.name}'; choose one of: "
-                       f"{', '.join(map(str, options))}.")
-    passes = 1 if card.scale <= 1 else round(math.log(spec.scale, card.scale))
-    # Denoise once; later passes only enlarge (as waifu2x does), with the noise-free sibling if any.
-    plain = next((c for c in fam if c.noise_level == -1), first)
-    return [first.name] + [plain.name] * (passes - 1)
+    p = plan(spec)
+    return [p.first.name] + [p.rest.name] * (p.passes - 1)
 
 
 def has_alpha(img: Image.Image) -> bool:
@@ -93,36 +116,6 @@ def has_alpha(img: Image.Image) -> bool:
     if img.mode not in ("RGBA", "LA", "PA") and not (img.mode == "P" and "transparency" in img.info):
         return False
     return img.convert("RGBA").getchannel("A").getextrema()[0] < 255
-
-
-def tile_count(width: int, height: int, tile: int | None) -> int:
-    """How many tiles the tiler cuts an image into."""
-    t = max(1, tile or DEFAULT_TILE)
-    return math.ceil(width / t) * math.ceil(height / t)
-
-
-def total_tiles(img: Image.Image, spec: JobSpec, scales: list[int], tile: int | None) -> int:
-    """Tiles over all passes (×8 with TTA, ×2 with alpha): the denominator of the progress bar."""
-    per_image = (8 if spec.tta else 1) * (2 if has_alpha(img) else 1)
-    total, (w, h) = 0, img.size
-    for s in scales:
-        total += tile_count(w, h, tile) * per_image
-        w, h = w * s, h * s
-    return max(1, total)
-
-
-def counting(up: Any, tick: Tick) -> Any:
-    """A copy of the Upscaler whose runner reports each tile done; the original if it has no runner."""
-    inner = getattr(up, "runner", None)
-    if inner is None or not dataclasses.is_dataclass(up):
-        return up
-
-    def runner(batch: Any) -> Any:
-        out = inner(batch)
-        tick(int(batch.shape[0]))
-        return out
-
-    return dataclasses.replace(up, runner=runner)
 
 
 class ModelCache:
@@ -150,12 +143,15 @@ class ModelCache:
 
 
 def run_job(img: Image.Image, spec: JobSpec, cache: ModelCache, *, on_total: Tick, tick: Tick) -> tuple[Image.Image, list[str]]:
-    """Upscale `img` as `spec` asks; reports the tile total once, then each tile done."""
-    names = pass_cards(spec)
-    models = [cache.get(n) for n in names]
-    scales = [int(getattr(m, "scale", 1)) for m in models]
-    on_total(total_tiles(img, spec, scales, getattr(models[0], "tile_size", None)))
-    out = img
-    for up in models:
-        out = counting(up, tick).upscale(out, tta=spec.tta)
-    return out, names
+    """Upscale `img` as `zoo upscale` would; reports the tile total once, then each tile done."""
+    from ..infer.batch import Options, count_tiles, upscale_one
+    from ..infer.modes import drop_opaque_alpha, picture_from_pil, pil_from_picture
+
+    p = plan(spec)
+    first = cache.get(p.first.name)
+    rest = first if p.rest.name == p.first.name else cache.get(p.rest.name)
+    opts = Options(scale=spec.scale, tta=spec.tta)
+    pic = picture_from_pil(img)
+    on_total(max(1, count_tiles(drop_opaque_alpha(pic), first, opts, int(first._tile(None)))))
+    out = upscale_one(pic, first, rest, opts, tick)
+    return pil_from_picture(out), [p.first.name] + [p.rest.name] * (p.passes - 1)

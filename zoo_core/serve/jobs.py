@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image
 
 from ..errors import WeightsError, ZooError
-from .engine import JobSpec, ModelCache, run_job
+from .engine import FORMATS, JobSpec, ModelCache, run_job
 
 log = logging.getLogger("zoo.serve")
 
@@ -42,6 +42,7 @@ class Limits:
     max_queue: int = 32  # waiting jobs; beyond that new uploads get 503
     keep: int = 32  # finished jobs kept in memory for their result and comparison images
     threads: int | None = None  # torch threads per job (None: leave torch's setting alone)
+    test_models: bool = False  # also offer cards tagged 'test-only' (zoo serve --test-models)
 
 
 @dataclass(kw_only=True)
@@ -73,6 +74,7 @@ class Job:
         d: dict[str, Any] = {
             "id": self.id, "state": self.state, "position": position, "progress": round(progress, 4),
             "model": self.spec.model, "noise": self.spec.noise, "scale": self.spec.scale, "tta": self.spec.tta,
+            "format": self.spec.format,
             "cards": self.cards, "filename": self.filename,
             "width": self.image.width, "height": self.image.height,
         }
@@ -87,8 +89,19 @@ class Job:
 
 def encode_png(img: Image.Image) -> bytes:
     """PNG bytes; a low zlib level because encoding a large result should not take longer than upscaling it."""
+    return encode(img, "png")
+
+
+def encode(img: Image.Image, fmt: str) -> bytes:
+    """The result in the chosen format (png, webp, jpeg) through the CLI's writer settings."""
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=3)
+    if fmt == "png":
+        img.save(buf, format="PNG", compress_level=3)
+        return buf.getvalue()
+    name = FORMATS[fmt][0]  # its size limit was checked when the job was made (upload.check_format)
+    if name == "JPEG" and img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")  # JPEG has no alpha
+    img.save(buf, format=name, quality=95)
     return buf.getvalue()
 
 
@@ -170,7 +183,7 @@ class JobQueue:
             out, job.cards = run_job(job.image, job.spec, self.cache,
                                      on_total=lambda n: setattr(job, "total", n),
                                      tick=lambda n: self._tick(job, n))
-            job.result, job.out_size = encode_png(out), out.size
+            job.result, job.out_size = encode(out, job.spec.format), out.size
         except WeightsError as err:  # the server's own setup (cache folder, disk, files): its paths stay in its log
             log.error("job %s: %s", job.id, err)
             state, error = "error", (f"The server could not load the model '{job.spec.model}'; its log says why "

@@ -12,7 +12,8 @@ from starlette.requests import Request
 from ..cards import NAME_RE
 from ..errors import ImageError, ZooError
 from ..infer.imageio import DECODE_ERRORS
-from .engine import MAX_SCALE, JobSpec
+from ..infer.scaling import target_size
+from .engine import FORMATS, MAX_SCALE, JobSpec
 from .jobs import Limits, TooLarge
 
 FORM_SLACK = 64 * 1024  # multipart boundaries and the small text fields around the image
@@ -44,7 +45,7 @@ async def read_form(request: Request, limits: Limits) -> FormData:
     return await Request(request.scope, replay).form(max_files=1, max_fields=8)
 
 
-def _int_field(form: FormData, name: str, default: int, lo: int, hi: int) -> int:
+def _number_field(form: FormData, name: str, default: float | None, lo: float, hi: float, kind: type = int) -> Any:
     """A form field through zoo's one number validator (5000 digits or 'nan' get its one-line error)."""
     from ..numbers import number
 
@@ -52,12 +53,12 @@ def _int_field(form: FormData, name: str, default: int, lo: int, hi: int) -> int
     if raw is None or raw == "":
         return default
     if not isinstance(raw, str):
-        raise ZooError(f"Field '{name}' must be an integer, not a file.")
-    return number(f"Field '{name}'", raw, lo=lo, hi=hi)
+        raise ZooError(f"Field '{name}' must be a number, not a file.")
+    return number(f"Field '{name}'", raw, kind=kind, lo=lo, hi=hi)
 
 
 def parse_spec(form: FormData) -> JobSpec:
-    """The model, noise, scale and TTA fields, defaulting to the card's own noise level and scale."""
+    """Model, noise, scale, TTA and output format; noise and scale default as `zoo upscale`'s -n and -s do."""
     import zoo
 
     model = form.get("model")
@@ -67,8 +68,11 @@ def parse_spec(form: FormData) -> JobSpec:
         raise ZooError(f"Unknown model {model[:60]!r}: choose a model name from /api/models.")
     card = zoo.get_card(model)
     tta = str(form.get("tta") or "").lower() in ("1", "true", "on", "yes")
-    return JobSpec(model=card.name, noise=_int_field(form, "noise", card.noise_level, -1, 3),
-                   scale=_int_field(form, "scale", card.scale, 1, MAX_SCALE), tta=tta)
+    fmt = str(form.get("format") or "png").lower().replace("jpg", "jpeg")
+    if fmt not in FORMATS:
+        raise ZooError(f"Field 'format' must be one of {', '.join(FORMATS)}, got {fmt[:20]!r}.")
+    return JobSpec(model=card.name, noise=_number_field(form, "noise", None, -1, 3),
+                   scale=float(_number_field(form, "scale", card.scale, 1, MAX_SCALE, float)), tta=tta, format=fmt)
 
 
 def upload_file(form: FormData) -> UploadFile:
@@ -79,7 +83,7 @@ def upload_file(form: FormData) -> UploadFile:
     return item
 
 
-def decode(data: bytes, name: str, limits: Limits, scale: int) -> Image.Image:
+def decode(data: bytes, name: str, limits: Limits, scale: float) -> Image.Image:
     """Check size and pixel count, then decode fully (so a truncated file fails here, not in a job)."""
     if not data:
         raise ImageError(f"{name}: the file is empty.")
@@ -100,11 +104,23 @@ def decode(data: bytes, name: str, limits: Limits, scale: int) -> Image.Image:
         raise ImageError(f"{name}: the image is damaged or truncated ({type(exc).__name__}: {exc}).") from None
 
 
-def _check_pixels(size: tuple[int, int], name: str, limits: Limits, scale: int) -> None:
+def _check_pixels(size: tuple[int, int], name: str, limits: Limits, scale: float) -> None:
     w, h = size
     if w * h > limits.max_pixels:
         raise TooLarge(f"{name}: {w}×{h} is {w * h:,} pixels, over the limit of {limits.max_pixels:,} "
                        f"(zoo serve --max-pixels).")
-    if w * h * scale * scale > limits.max_output_pixels:
-        raise TooLarge(f"{name}: {w}×{h} at {scale}× would be {w * h * scale * scale:,} pixels, over the output "
+    oh, ow = target_size(w, h, scale)
+    if ow * oh > limits.max_output_pixels:
+        raise TooLarge(f"{name}: {w}×{h} at {scale:g}× would be {ow * oh:,} pixels, over the output "
                        f"limit of {limits.max_output_pixels:,}; choose a smaller scale.")
+
+
+def check_format(size: tuple[int, int], scale: float, fmt: str) -> None:
+    """The result must fit the chosen format (WebP: 16383 pixels a side, JPEG: 65500), said before computing."""
+    from ..infer.batch import MAX_SIDE
+
+    h, w = target_size(size[0], size[1], scale)
+    name = FORMATS[fmt][0]
+    if max(w, h) > MAX_SIDE[name]:
+        raise ZooError(f"The result would be {w}×{h}, but {name} stores at most {MAX_SIDE[name]} pixels a side; "
+                       "choose PNG or a smaller scale.")

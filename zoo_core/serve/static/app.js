@@ -49,6 +49,8 @@ async function loadModels() {
     for (const m of models) group.append(option(m.name, m.name));
     select.append(group);
   }
+  if (data.models.some((m) => m.name === data.default)) select.value = data.default;  // the CLI's default
+  $("format").replaceChildren(...(data.formats || ["png"]).map((f) => option(f, f.toUpperCase(), f === "png")));
   if (!data.models.length) showError("No models are installed. Install a zoo plugin, then reload.");
   $("limits").textContent = "Up to " + sizeText(state.limits.max_bytes) + " and " +
     (state.limits.max_pixels / 1e6).toFixed(1) + " megapixels per image.";
@@ -63,19 +65,17 @@ function modelChanged() {
   if (!m) return;
   $("noise").replaceChildren(...m.noise_levels.map((n) =>
     option(n, n < 0 ? "none" : "level " + n, n === m.noise_level)));
-  $("scale").replaceChildren(...m.scales.map((s) => option(s, s + "×", s === m.scale)));
+  $("scale").replaceChildren(...m.scales.map((s) => option(String(s), s + "×", s === m.scale)));
   describe();
   updateButton();
 }
 
-// The card that will run for the chosen noise level (a sibling of the chosen model).
+// The card that will run for the chosen noise level (a registered variant of the chosen model's family).
 function describe() {
   const m = currentModel();
-  const n = Number($("noise").value);
-  const used = state.models.find((c) => c.architecture === m.architecture && c.style === m.style &&
-    c.scale === m.scale && c.noise_level === n) || m;
-  const prefix = used.name === m.name ? "" : "Uses " + used.name + ": ";
-  $("description").textContent = prefix + used.description + " (" + used.style + ", licence " + used.license + ")";
+  const used = (m.variants || {})[$("noise").value] || m.name;
+  const prefix = used === m.name ? "" : "Uses " + used + ": ";
+  $("description").textContent = prefix + m.description + " (" + (m.style || m.architecture) + ", licence " + m.license + ")";
 }
 
 function updateButton() {
@@ -112,6 +112,7 @@ async function submit(event) {
   form.append("model", $("model").value);
   form.append("noise", $("noise").value);
   form.append("scale", $("scale").value);
+  form.append("format", $("format").value);
   form.append("tta", $("tta").checked ? "1" : "0");
   showStatus(0, "Uploading…");
   setState("uploading");
@@ -175,7 +176,8 @@ function showResult(job) {
   after.dataset.height = job.out_height;
   $("before").src = base + "/baseline?method=" + $("baseline").value;
   $("download").href = base + "/result?download=1";
-  $("download").download = job.filename.replace(/\.[^.]*$/, "") + "-" + job.model + "-" + job.scale + "x.png";
+  const ext = job.format === "jpeg" ? "jpg" : job.format;  // named after the model that ran, as the server names it
+  $("download").download = job.filename.replace(/\.[^.]*$/, "") + "-" + job.cards[0] + "-" + job.scale + "x." + ext;
   const via = job.cards.length > 1 ? " (" + job.cards.join(" → ") + ")" : " with " + job.cards[0];
   $("out-info").textContent = job.width + "×" + job.height + " → " + job.out_width + "×" + job.out_height + via;
   $("result").hidden = false;
