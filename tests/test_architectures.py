@@ -72,7 +72,8 @@ def test_hyperparameters_round_trip_through_safetensors(arch_id, tmp_path):
     tensors, meta = load_safetensors(path)
     rebuilt = zoo.get_registry().architecture(meta["architecture"]).create(json.loads(meta["hyperparameters"]))
     load_into(rebuilt, tensors, str(path))
-    x = torch.rand(1, 3, 12 + 2 * arch.offset, 12 + 2 * arch.offset)
+    off = arch.geometry(hp).offset
+    x = torch.rand(1, 3, 12 + 2 * off, 12 + 2 * off)
     with torch.inference_mode():
         assert torch.equal(module(x), rebuilt.eval()(x))
 
@@ -127,3 +128,14 @@ def test_espcn7_interpolate_init_is_bilinear_upscaling():
     inner = (..., slice(2, -2), slice(2, -2))  # zero padding vs edge clamping differs at the border
     assert torch.allclose(exact[inner], ref[inner], atol=1e-5)
     assert 10 * torch.log10(1 / (start[inner] - ref[inner]).pow(2).mean()) > 25  # random part starts small
+
+
+def test_offset_and_size_multiple_may_depend_on_the_hyperparameters():
+    """One architecture whose scales consume different margins (Real-CUGAN 2x/3x/4x: 18, 14, 19 px)."""
+    margins = {2: (18, 2), 3: (14, 4)}
+    arch = zoo.Architecture(id="per-scale", build=lambda *, scale=2: torch.nn.Identity(), scale=2,
+                            offset=lambda hp: margins[hp["scale"]][0], context=lambda hp: 16 + hp["scale"],
+                            size_multiple=lambda hp: margins[hp["scale"]][1], hyperparameters={"scale": 2})
+    assert (arch.geometry().offset, arch.geometry().size_multiple, arch.geometry().scale) == (18, 2, 2)
+    geo = arch.geometry({"scale": 3})
+    assert (geo.offset, geo.context, geo.size_multiple, geo.scale) == (14, 19, 4, 3)

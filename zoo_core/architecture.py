@@ -30,17 +30,18 @@ class Architecture:
 
     `build` may be a "module:function" string, imported on first use, so that registering the
     architecture (and `zoo list`) does not import torch. A hyperparameter named `scale` (if the
-    builder takes one) overrides `scale`.
+    builder takes one) overrides `scale`. offset, context and size_multiple may be functions of the
+    hyperparameters (one architecture whose scales consume different margins, e.g. Real-CUGAN 2x/3x/4x).
     """
 
     id: str
     build: Callable[..., nn.Module] | str
     scale: int
-    offset: int
+    offset: int | Callable[[Mapping[str, Any]], int]  # or a function of the hyperparameters
     context: int | Callable[[Mapping[str, Any]], int]  # or a function of the hyperparameters
     in_channels: int = 3
     out_channels: int = 3
-    size_multiple: int = 1
+    size_multiple: int | Callable[[Mapping[str, Any]], int] = 1
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     supports_fp16: bool = True
     supports_bf16: bool = True
@@ -58,7 +59,7 @@ class Architecture:
             if not isinstance(key, str) or not isinstance(values, (tuple, list)) or not values:
                 raise ZooError(f"Architecture '{self.id}': variants must map a field name to a non-empty tuple of "
                                f"values, got {key!r}: {values!r:.60}. Fix: e.g. variants={{'style': ('art', 'photo')}}.")
-        if isinstance(self.context, int) and self.context < self.offset:
+        if isinstance(self.context, int) and isinstance(self.offset, int) and self.context < self.offset:
             raise ZooError(
                 f"Architecture '{self.id}': context ({self.context}) must be >= offset ({self.offset})."
             )
@@ -96,9 +97,9 @@ class Architecture:
             scale=int(hp.get("scale", self.scale)),
             in_channels=self.in_channels,
             out_channels=self.out_channels,
-            offset=self.offset,
+            offset=int(self.offset(hp) if callable(self.offset) else self.offset),
             context=int(self.context(hp) if callable(self.context) else self.context),
-            size_multiple=self.size_multiple,
+            size_multiple=int(self.size_multiple(hp) if callable(self.size_multiple) else self.size_multiple),
         )
 
     def builder(self) -> Callable[..., nn.Module]:
