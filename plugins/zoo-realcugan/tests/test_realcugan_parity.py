@@ -129,7 +129,7 @@ def test_tta_is_refused_in_one_line():
 
 def test_a_file_of_another_scale_is_refused_in_one_line():
     with pytest.raises(zoo.WeightsError) as err:
-        convert_to_bytes("realcugan-4x", "ncnn", files("realcugan-se-2x"))
+        convert_to_bytes("realcugan", "ncnn", files("realcugan-se-2x"), {"scale": 4})
     assert "\n" not in str(err.value)
 
 
@@ -141,6 +141,16 @@ def test_noise_option_picks_the_realcugan_sibling_of_the_same_edition():
     assert (plan.first.name, plan.passes) == ("realcugan-se-2x-denoise2", 1)
     plan = plan_cards(cards, zoo.get_card("realcugan-pro-3x"), noise=-1, style=None, scale=3)
     assert plan.first.name == "realcugan-pro-3x-conservative" and plan.first.variants["conservative"] is True
+
+
+@pytest.mark.parametrize("base, scale, native", [("realcugan-se-2x", 4, "realcugan-se-4x"),
+                                                 ("realcugan-se-2x-conservative", 3, "realcugan-se-3x-conservative"),
+                                                 ("realcugan-pro-2x", 3, "realcugan-pro-3x")])
+def test_scale_option_picks_the_native_card_of_the_same_edition(base, scale, native):
+    from zoo_core.infer.scaling import plan_cards
+
+    plan = plan_cards(zoo.list_models(), zoo.get_card(base), noise=None, style=None, scale=scale)
+    assert (plan.first.name, plan.passes) == (native, 1)
 
 
 def test_zoo_upscale_with_the_4x_card_is_one_native_4x_pass(tmp_path):

@@ -10,20 +10,28 @@ VARIANTS = {"style": ("art",), "noise_level": (-1, 0, 1, 2, 3), "conservative": 
 GEOMETRY = {2: (18, 19, 2), 3: (14, 16, 4), 4: (19, 20, 2)}
 
 
+def _geometry(i: int):
+    """The i-th GEOMETRY entry for the `scale` hyperparameter (an unknown scale fails when the net is built)."""
+    return lambda hp: GEOMETRY.get(int(hp["scale"]), GEOMETRY[2])[i]
+
+
 @zoo.hookimpl
 def register_architectures(register):
-    """realcugan-2x/3x/4x (se weights) and realcugan-pro-2x/3x: one architecture per scale (offsets differ)."""
-    for edition, scales in (("", (2, 3, 4)), ("pro-", (2, 3))):
-        for scale in scales:
-            offset, context, multiple = GEOMETRY[scale]
-            register(zoo.Architecture(
-                id=f"realcugan-{edition}{scale}x",
-                build=f"zoo_realcugan.model:build_{'pro_' if edition else ''}{scale}x",
-                scale=scale, offset=offset, context=context, size_multiple=multiple,
-                supports_fp16=True, supports_bf16=True,
-                default_card=f"realcugan-{edition or 'se-'}{scale}x",
-                description=f"Real-CUGAN UpCunet{scale}x{' (pro)' if edition else ''}: waifu2x CUNet's two unpadded "
-                            "U-Nets with SE blocks" + (", 64-channel, PixelShuffle and a nearest skip" if scale == 4 else ""),
-                paper="https://github.com/bilibili/ailab/tree/main/Real-CUGAN",
-                variants=VARIANTS,
-            ))
+    """realcugan (se: 2x/3x/4x) and realcugan-pro (2x/3x): one architecture each, the scale a hyperparameter.
+
+    One architecture for all scales lets `-s 4` pick the family's native 4x card.
+    """
+    for arch_id, scales, card in (("realcugan", "2x/3x/4x", "realcugan-se-2x"),
+                                  ("realcugan-pro", "2x/3x", "realcugan-pro-2x")):
+        register(zoo.Architecture(
+            id=arch_id,
+            build="zoo_realcugan.model:build",
+            scale=2, offset=_geometry(0), context=_geometry(1), size_multiple=_geometry(2),
+            hyperparameters={"scale": 2},
+            supports_fp16=True, supports_bf16=True,
+            default_card=card,
+            description=f"Real-CUGAN UpCunet {scales}{' (pro weights)' if 'pro' in arch_id else ''}: waifu2x CUNet's "
+                        "two unpadded U-Nets with SE blocks; 4x at 64 channels, PixelShuffle and a nearest skip",
+            paper="https://github.com/bilibili/ailab/tree/main/Real-CUGAN",
+            variants=VARIANTS,
+        ))

@@ -76,7 +76,7 @@ class UpCunet(nn.Module):
     def __init__(self, *, scale: int = 2) -> None:
         super().__init__()
         if scale not in self.OFFSET:
-            raise WeightsError(f"Real-CUGAN has 2x, 3x and 4x networks, not {scale}x.")
+            raise WeightsError(f"Real-CUGAN has 2x, 3x and 4x networks, not {scale}x. Fix: set scale to 2, 3 or 4.")
         self.scale = scale
         width = 64 if scale == 4 else 3
         self.unet1 = UNet1(cout=width, up=3 if scale == 3 else 2)
@@ -115,26 +115,6 @@ class UpCunet(nn.Module):
         return y + x[..., o:-o, o:-o].repeat_interleave(4, -2).repeat_interleave(4, -1)
 
 
-def build_2x() -> UpCunet:
-    """Real-CUGAN UpCunet2x (se)."""
-    return UpCunet(scale=2)
-
-
-def build_3x() -> UpCunet:
-    """Real-CUGAN UpCunet3x (se)."""
-    return UpCunet(scale=3)
-
-
-def build_4x() -> UpCunet:
-    """Real-CUGAN UpCunet4x (se)."""
-    return UpCunet(scale=4)
-
-
-def build_pro_2x() -> UpCunet:
-    """Real-CUGAN pro UpCunet2x: the same network, pro weights."""
-    return UpCunet(scale=2)
-
-
-def build_pro_3x() -> UpCunet:
-    """Real-CUGAN pro UpCunet3x: the same network, pro weights."""
-    return UpCunet(scale=3)
+def build(*, scale: int = 2) -> UpCunet:
+    """Real-CUGAN UpCunet{scale}x (the se and pro weights share the network)."""
+    return UpCunet(scale=scale)
