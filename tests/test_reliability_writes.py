@@ -145,13 +145,13 @@ def test_zoo_home_unwritable_or_a_file_is_one_line(tmp_path, monkeypatch, capsys
 
 def test_web_page_does_not_show_server_paths(monkeypatch):
     """Item 9: a weights problem on the server showed the server's path on the web page."""
-    from zoo_core.serve.jobs import Job, JobQueue, Limits
+    from zoo_core.serve.jobs import JobQueue, Limits, WebJob
     from zoo_core.serve.engine import JobSpec, ModelCache
 
     def broken(_name: str):
         raise WeightsError("/srv/secret/zoo_home/weights: cannot write (Permission denied).")
     queue = JobQueue(Limits(jobs=1), ModelCache(loader=broken))
-    job = Job(spec=JobSpec(model=TINY, noise=-1, scale=2, tta=False), image=Image.new("RGB", (4, 4)), filename="x")
+    job = WebJob(spec=JobSpec(model=TINY, noise=-1, scale=2, tta=False), image=Image.new("RGB", (4, 4)), filename="x")
     queue._run(job)
     queue.stop()
     assert job.state == "error" and "/srv/secret" not in job.error and "zoo fetch" in job.error

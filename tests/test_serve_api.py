@@ -264,11 +264,11 @@ def test_menu_offers_families_with_the_clis_default_and_no_test_models() -> None
 def test_plan_and_download_name_follow_the_model_that_ran() -> None:
     from zoo_core.serve.app import download_name
     from zoo_core.serve.engine import JobSpec, pass_cards
-    from zoo_core.serve.jobs import Job
+    from zoo_core.serve.jobs import WebJob
 
     spec = JobSpec(model="upconv7-scale2x", noise=2, scale=3.0, tta=False, format="webp")
     assert pass_cards(spec) == ["upconv7-noise2", "upconv7-scale2x"]  # as `zoo upscale -n 2 -s 3` plans it
-    job = Job(spec=spec, image=Image.new("RGB", (4, 4)), filename="upload.png", cards=pass_cards(spec))
+    job = WebJob(spec=spec, image=Image.new("RGB", (4, 4)), filename="upload.png", cards=pass_cards(spec))
     assert download_name(job) == "upload-upconv7-noise2-3x.webp"
     spec = JobSpec(model="upconv7-scale2x", noise=None, scale=1.5, tta=False, format="jpeg")
     assert pass_cards(spec) == ["upconv7-scale2x"]

@@ -7,8 +7,6 @@ import sys
 
 from ..errors import ZooError
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Attach serve."""
@@ -37,6 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ZooError(f"--port must be between 0 and 65535, got {args.port}.")
     try:
+        from ..serve.app import LOOPBACK
         from ..serve.jobs import Limits
         from ..serve.server import serve_forever
     except ImportError as exc:

@@ -1,4 +1,4 @@
-"""Several processes (torchrun): each takes every N-th file; failures are summed across ranks."""
+"""torchrun, for `zoo upscale` and `zoo train`: this process's rank, joining the group; upscale's share of files."""
 from __future__ import annotations
 
 import os
@@ -31,6 +31,15 @@ def from_env() -> Rank:
     return Rank(rank, max(1, world), int(os.environ.get("LOCAL_RANK", str(rank)) or 0))
 
 
+def join(me: Rank, backend: str) -> None:
+    """Join torchrun's process group once (gloo or nccl); nothing for a single process."""
+    if me.distributed:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group(backend=backend)
+
+
 def shard(items: Sequence[T], me: Rank) -> list[T]:
     """Round-robin share of `items` (the list is the same, sorted, in every process)."""
     return list(items[me.rank::me.world])
@@ -53,8 +62,7 @@ class Group:
             import torch.distributed as dist
 
             backend = "nccl" if device.startswith("cuda") else "gloo"
-            if not dist.is_initialized():
-                dist.init_process_group(backend=backend)
+            join(me, backend)
             self.dist = dist
             self.device = device if backend == "nccl" else "cpu"
 

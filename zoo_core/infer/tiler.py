@@ -188,14 +188,18 @@ def run_tiled(
 
 
 def reference(runner: Runner, image: torch.Tensor, geometry: Geometry) -> torch.Tensor:
-    """Whole-image inference with no tiling: pad by `context`, run once, crop. What tiling must equal."""
+    """Whole-image inference of (N)CHW with no tiling: pad by `context` (and to `size_multiple`), run once, crop.
+
+    What tiling must equal, and what training's validation measures (train/metrics.upscale_module).
+    """
     s, ctx, off = geometry.scale, geometry.context, geometry.offset
-    _, h, w = image.shape
+    h, w = image.shape[-2:]
     m = max(1, geometry.size_multiple)
-    x = pad_edges(image, ctx)[None]
+    x = pad_edges(image if image.dim() == 4 else image[None], ctx)
     x = F.pad(x, (0, (-x.shape[-1]) % m, 0, (-x.shape[-2]) % m), mode="replicate")
     crop = (ctx - off) * s
-    return runner(x)[0, :, crop:crop + h * s, crop:crop + w * s]
+    y = runner(x)[..., crop:crop + h * s, crop:crop + w * s]
+    return y if image.dim() == 4 else y[0]
 
 
 def tile_count(height: int, width: int, tile: int | None) -> int:

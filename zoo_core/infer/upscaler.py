@@ -44,8 +44,8 @@ def default_batch(device: str) -> int:
     return 4 if device.startswith("cuda") else 1
 
 
-def quantize(x: torch.Tensor, dtype: type) -> np.ndarray:
-    """CHW float → HxWxC integers, rounded as floor(clamp(x,0,1)·max + 0.5) like the original."""
+def to_pixels(x: torch.Tensor, dtype: type) -> np.ndarray:
+    """CHW float → HxWxC integers, rounded as train/metrics.quantize rounds (floor(clamp(x,0,1)·max + 0.5))."""
     peak = np.float32(65535.0 if dtype == np.uint16 else 255.0)
     # numpy, single-threaded on purpose: torch's OpenMP on tile-sized element-wise work costs more than
     # it saves, a lot more on a busy machine (benchmarks/README.md, "Inference speed"). Truncation is
@@ -125,7 +125,7 @@ class Upscaler:
 
         for (t, b, l, r), part in iter_tiles(self._tile_runner(), read, src.shape[:2], self.geometry, tile=tile,
                                              batch=self._batch(), tta=tta, on_tile=on_tile):
-            out[t:b, l:r] = quantize(part.mean(0, keepdim=True) if grey else part, out.dtype.type)
+            out[t:b, l:r] = to_pixels(part.mean(0, keepdim=True) if grey else part, out.dtype.type)
 
     def upscale_array(self, arr: np.ndarray, *, tile_size: int | None = None, tta: bool = False,
                       on_tile: Tick | None = None) -> np.ndarray:

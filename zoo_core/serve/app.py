@@ -19,10 +19,10 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import ZooError
 from .engine import FORMATS, MAX_SCALE, Loader, ModelCache, default_name, list_entries, pass_cards
-from .jobs import Busy, Job, JobQueue, Limits, TooLarge, encode_png
+from .jobs import Busy, JobQueue, Limits, TooLarge, WebJob, encode_png
 from .upload import check_format, decode, parse_spec, read_form, upload_file
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")  # hosts that only this machine reaches (no warning)
 STATUS = {TooLarge: 413, Busy: 503}
 
 
@@ -43,7 +43,7 @@ def static_dir() -> str:
     return str(resources.files("zoo_core.serve") / "static")
 
 
-def download_name(job: Job) -> str:
+def download_name(job: WebJob) -> str:
     """`picture-upconv7-noise2-4x.png`: the input's stem, the model that ran (first pass), scale and format."""
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", job.filename.rsplit(".", 1)[0])[:80] or "image"
     model = job.cards[0] if job.cards else job.spec.model
@@ -83,13 +83,13 @@ class Api:
                 await form.close()
             image = await run_in_threadpool(decode, data, name, self.limits, spec.scale)
             check_format(image.size, spec.scale, spec.format)
-            job = Job(spec=spec, image=image, filename=name)
+            job = WebJob(spec=spec, image=image, filename=name)
             self.queue.submit(job)
         except ZooError as err:
             return zoo_error(err)
         return JSONResponse(job.public(self.queue.position(job)), status_code=202)
 
-    def _job(self, request: Request) -> Job:
+    def _job(self, request: Request) -> WebJob:
         job = self.queue.get(request.path_params["job_id"])
         if job is None:
             raise HTTPException(404, "No such job (it may have been forgotten: the server keeps the last "
@@ -152,7 +152,7 @@ def create_app(limits: Limits | None = None, *, host: str = "127.0.0.1", loader:
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
     # On loopback, refuse other Host names: a DNS-rebinding page cannot then reach this server.
-    hosts = ["127.0.0.1", "localhost", "[::1]", "::1"] if host in LOOPBACK else ["*"]
+    hosts = list(LOOPBACK) if host in LOOPBACK else ["*"]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
                     exception_handlers={HTTPException: http_error})
     app.state.api = api

@@ -46,7 +46,7 @@ class Limits:
 
 
 @dataclass(kw_only=True)
-class Job:
+class WebJob:
     """One uploaded image and what became of it."""
 
     spec: JobSpec
@@ -110,8 +110,8 @@ class JobQueue:
 
     def __init__(self, limits: Limits, cache: ModelCache) -> None:
         self.limits, self.cache = limits, cache
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._waiting: deque[Job] = deque()
+        self._jobs: OrderedDict[str, WebJob] = OrderedDict()
+        self._waiting: deque[WebJob] = deque()
         self._cond = threading.Condition()
         self._stopping = False
         self._threads = [threading.Thread(target=self._work, name=f"zoo-serve-{i}", daemon=True)
@@ -119,7 +119,7 @@ class JobQueue:
         for t in self._threads:
             t.start()
 
-    def submit(self, job: Job) -> None:
+    def submit(self, job: WebJob) -> None:
         """Queue a job, or raise Busy when the queue is full."""
         with self._cond:
             if len(self._waiting) >= self.limits.max_queue:
@@ -129,12 +129,12 @@ class JobQueue:
             self._waiting.append(job)
             self._cond.notify()
 
-    def get(self, job_id: str) -> Job | None:
+    def get(self, job_id: str) -> WebJob | None:
         """A job by id (None once forgotten or never known)."""
         with self._cond:
             return self._jobs.get(job_id)
 
-    def position(self, job: Job) -> int:
+    def position(self, job: WebJob) -> int:
         """1-based place in the queue; 0 once it has started."""
         with self._cond:
             for i, waiting in enumerate(self._waiting):
@@ -152,7 +152,7 @@ class JobQueue:
         for t in self._threads:
             t.join(timeout)
 
-    def _tick(self, job: Job, n: int) -> None:
+    def _tick(self, job: WebJob, n: int) -> None:
         if self._stopping:
             raise Stopped("The server is stopping; the job was cancelled.")
         job.tick(n)
@@ -177,7 +177,7 @@ class JobQueue:
                 job.state, job.started = "running", time.monotonic()
             self._run(job)
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: WebJob) -> None:
         state, error = "done", ""
         try:
             out, job.cards = run_job(job.image, job.spec, self.cache,

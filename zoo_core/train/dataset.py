@@ -18,10 +18,10 @@ from torch.utils.data import Dataset, Sampler
 from ..architecture import Geometry
 from ..data.images import to_rgb  # noqa: F401  (the trainer, eval and validation read pictures through it)
 from ..errors import ConfigError, ImageError
+from ..infer.jobs import IMAGE_SUFFIXES  # the one list of picture suffixes zoo reads (upscale and training)
 from ..interfaces import Degradation
 from .config import ACTIVE_RATE, ACTIVE_TRIES, check_sampling
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 Box = tuple[int, int, int, int]
 
 

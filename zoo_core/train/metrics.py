@@ -58,12 +58,10 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @torch.no_grad()
 def upscale_module(module: nn.Module, geometry: Geometry, lr: torch.Tensor) -> torch.Tensor:
-    """Whole-image inference as the Upscaler does it: pad by `context` with edge replication, run, crop.
+    """Whole-image inference as the Upscaler's reference does it (infer/tiler.reference, size_multiple too).
 
     lr: (N, 3, h, w) → (N, 3, h·s, w·s).
     """
-    ctx, s = geometry.context, geometry.scale
-    x = F.pad(lr, (ctx, ctx, ctx, ctx), mode="replicate") if ctx else lr
-    y = module(x)
-    c = (ctx - geometry.offset) * s  # what is left of the padding after the network's own crop
-    return y[..., c:y.shape[-2] - c, c:y.shape[-1] - c] if c else y
+    from ..infer.tiler import reference
+
+    return reference(module, lr, geometry)

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from ..architecture import Geometry
 from ..errors import ConfigError
+from ..infer.shard import from_env, join
 from ..registry import get_registry
 from .checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, to_dict
@@ -81,11 +82,10 @@ class _StopRequest:
 
 
 def _dist_env() -> tuple[int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() and os.environ.get("ZOO_DIST_BACKEND") != "gloo" else "gloo"
-        dist.init_process_group(backend=backend)
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
+    """(rank, world) under torchrun, joining its group through infer/shard (the one torchrun bootstrap)."""
+    me = from_env()
+    join(me, "nccl" if torch.cuda.is_available() and os.environ.get("ZOO_DIST_BACKEND") != "gloo" else "gloo")
+    return (dist.get_rank(), me.world) if me.distributed else (0, 1)
 
 
 @dataclass
@@ -178,7 +178,7 @@ def _validate_with(parts: Parts, ema: dict[str, torch.Tensor] | None) -> dict[st
 
 def _device(name: str, world: int) -> torch.device:
     """The configured device; under torchrun on GPUs, this rank's own GPU."""
-    device = torch.device(f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if name == "cuda" and world > 1 else name)
+    device = torch.device(f"cuda:{from_env().local_rank}" if name == "cuda" and world > 1 else name)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     return device
