@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,27 +17,12 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from ..errors import ZooError
+from .ncnn_layer import Layer, UnsupportedModule  # noqa: F401  (re-exported: callers import them from here)
 
 MAGIC = 7767517
 TAG_FP16 = 0x01306B47
 ACTIVATIONS = {"ReLU": 1, "Clip": 3, "Sigmoid": 4}  # fusable into ncnn convolutions (leaky ReLU: 2)
 INPUT, OUTPUT = "in0", "out0"
-
-
-class UnsupportedModule(ZooError):
-    """The module uses something the ncnn exporter cannot express."""
-
-
-@dataclass
-class Layer:
-    """One ncnn layer: type, name, input/output blob names, params (id → value) and its weights."""
-
-    type: str
-    name: str
-    inputs: list[str]
-    outputs: list[str]
-    params: dict[int, object] = field(default_factory=dict)
-    weights: list[tuple[np.ndarray, bool]] = field(default_factory=list)  # (array, tagged?)
 
 
 @dataclass(frozen=True)
@@ -199,7 +184,7 @@ def trace_layers(module: nn.Module) -> list[Layer]:
         elif node.op in ("call_function", "call_method"):
             resampled = None
             if node.target is F.interpolate and node.args and isinstance(node.args[0], fx.Node):
-                from .ncnn_resample import bicubic_layers  # imported here: it builds on this module's Layer
+                from .ncnn_resample import bicubic_layers  # imported on first use (fx-heavy)
 
                 resampled = bicubic_layers(node, blob[node.args[0].name], modules)
             layers.extend(resampled or [_function_layer(node, blob)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from torch import fx, nn
 
-from .ncnn_export import Layer, UnsupportedModule
+from .ncnn_layer import Layer, UnsupportedModule
 
 A = -0.75  # torch's cubic convolution constant (aten UpSample.h)
 REACH = 2  # for any integer factor the four taps lie within ±2 input pixels of i
