@@ -100,3 +100,37 @@ def test_drrn_lite_defaults_to_ncnn_within_one_level():
     img = (np.random.default_rng(3).random((30, 41, 3)) * 255).astype(np.uint8)
     a, b = fast.upscale(img), ref.upscale(img)
     assert a.shape == (60, 82, 3) and int(np.abs(a.astype(int) - b).max()) <= 1
+
+
+class Dense(nn.Module):
+    """A dense block's wiring on RGB input: a conv reads the concatenation of everything before it."""
+
+    def __init__(self, dim: int = 1, width: int = 8) -> None:
+        super().__init__()
+        self.e = nn.Conv2d(3, width, 3, padding=1) if width != 3 else nn.Identity()
+        self.a, self.b = nn.Conv2d(width, 4, 3, padding=1), nn.Conv2d(width + 4, 3, 3, padding=1)
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.e(x)
+        return self.b(torch.cat([h, F.leaky_relu(self.a(h), 0.2)], self.dim)) * 0.2 + x
+
+
+def test_channel_concat_exports_exactly_and_rrdbnet_takes_ncnn():
+    torch.manual_seed(4)
+    module = Dense().eval()
+    x = torch.rand(2, 3, 9, 11)
+    with torch.no_grad():
+        ref = module(x)
+    assert torch.allclose(run_ncnn(module, x), ref, atol=1e-5)
+    with pytest.raises(UnsupportedModule, match="channel dimension"):
+        trace_layers(Dense(dim=2))
+    with pytest.raises(UnsupportedModule, match="multiple of 4"):  # ncnn mixes up 3 + 4 channels (0.35 off)
+        trace_layers(Dense(width=3))
+    rrdb = get_registry().architecture("rrdbnet").create().eval()  # small default hyperparameters, random
+    x = torch.rand(1, 3, 10, 13)
+    with torch.no_grad():
+        ref = rrdb(x)
+    out = run_ncnn(rrdb, x)
+    assert out.shape == ref.shape and torch.allclose(out, ref, atol=1e-5), float((out - ref).abs().max())
+    assert get_registry().backend("ncnn").supports(arch_id="rrdbnet", device="cpu", precision="fp32")
