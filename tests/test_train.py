@@ -305,3 +305,19 @@ def test_exported_card_file_loads_and_a_mismatched_card_is_refused(tmp_path: Pat
     assert "made with channels=4, recursions=1, but card 'drrn-lite'" in err and len(err.strip().splitlines()) == 1
     assert main(["eval", str(tmp_path / "missing.yaml"), str(folder)]) == 1
     assert "Card file" in capsys.readouterr().err
+
+
+def test_bf16_auto_follows_the_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoo_core import cpu_features
+    from zoo_core.train.config import OptimConfig, use_bf16
+    from zoo_core.errors import ConfigError
+
+    monkeypatch.setattr(cpu_features, "native_bf16", lambda flags=None: False)
+    assert not use_bf16(OptimConfig(bf16="auto")) and use_bf16(OptimConfig(bf16=True))
+    assert use_bf16(OptimConfig(bf16="auto", device="cuda"))
+    monkeypatch.setattr(cpu_features, "native_bf16", lambda flags=None: True)
+    assert use_bf16(OptimConfig(bf16="auto")) and not use_bf16(OptimConfig(bf16=False))
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({**tiny(tmp_path), "optim": {"bf16": "sometimes"}}))
+    with pytest.raises(ConfigError, match="optim.bf16 is 'sometimes'"):
+        load_config(path)

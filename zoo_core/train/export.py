@@ -16,6 +16,9 @@ from ..weights.safetensors_io import atomic_write_bytes, save_safetensors
 from .config import SAMPLINGS, TrainConfig
 
 
+BF16_WORDS = {True: "bf16 autocast", "auto": "bf16 autocast where the CPU has native bf16, else fp32"}
+
+
 def recipe(cfg: TrainConfig) -> str:
     """One paragraph saying what data and recipe made the weights."""
     d, o = cfg.data, cfg.optim
@@ -37,7 +40,7 @@ def recipe(cfg: TrainConfig) -> str:
         f"{f'Init: {cfg.model.init}. ' if cfg.model.init else ''}"
         f"AdamW lr {o.lr:g}→{o.min_lr:g} ({o.warmup_steps} warmup steps, cosine), batch {o.batch_size}, "
         f"{o.steps} steps, weight decay {o.weight_decay:g}, clip {o.clip_grad:g}, "
-        f"{'bf16 autocast' if o.bf16 else 'fp32'}, EMA {o.ema:g}, seed {o.seed}."
+        f"{BF16_WORDS.get(o.bf16, 'fp32')}, EMA {o.ema:g}, seed {o.seed}."
     )
 
 

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..infer.shard import from_env, join
 from ..registry import get_registry
 from .checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
-from .config import TrainConfig, to_dict
+from .config import TrainConfig, to_dict, use_bf16
 from .dataset import (PatchDataset, StepBatchSampler, corpus_files, corpus_images, image_files, load_images, rescaled,
                       spread)
 from .metrics import psnr
@@ -190,7 +190,7 @@ def _step(net: nn.Module, model: nn.Module, opt: torch.optim.Optimizer, ema: dic
     o = cfg.optim
     for g in opt.param_groups:
         g["lr"] = lr
-    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=o.bf16):
+    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=use_bf16(o)):
         pred = net(x)
     pred = pred.float()
     loss = loss_fn(pred, y)
