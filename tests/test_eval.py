@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from zoo_core.cli import main
-from zoo_core.train.evaluate import evaluate_upscale, grid_image
+from zoo_core.train.evaluate import HEADER, evaluate_upscale, grid_image
 from zoo_core.train.metrics import psnr, rgb_to_y, ssim, upscale_module
 from zoo_core.train.synthetic import synthetic_image
 
@@ -74,13 +74,29 @@ def test_cli_table_json_and_grid(folder: Path, tmp_path: Path, capsys: pytest.Ca
     assert report["mean"]["model"]["psnr_y"] < report["mean"]["bicubic"]["psnr_y"]  # nearest loses to bicubic
     with Image.open(grid) as im:
         assert im.format == "PNG" and im.width == 4 * 64 * 2 + 3 * 4  # 4 crops of the 64-px image, zoom 2
+        assert im.height > HEADER + 64 * 2  # the label band above the rows
 
 
 def test_grid_rows_are_lr_bicubic_model_hr(folder: Path) -> None:
     img = grid_image(Bicubic(), folder, side=32, zoom=1)
-    assert img.size == (4 * 32 + 12, 2 * 32 + 4)
+    assert img.size == (4 * 32 + 12, HEADER + 2 * 32 + 4)
     arr = torch.from_numpy(__import__("numpy").asarray(img).copy())
-    assert torch.equal(arr[:32, 36:68], arr[:32, 72:104])  # model == bicubic here
+    body = arr[HEADER:]
+    assert torch.equal(body[:32, 36:68], body[:32, 72:104])  # model == bicubic here
+    assert not torch.equal(body[:32, :32], body[:32, 36:68])  # the nearest input is not the bicubic column
+
+
+def test_grid_columns_are_labelled(folder: Path) -> None:
+    """Each column's header band carries dark text; a long model name is cut to its column."""
+    import numpy as np
+
+    img = grid_image(Bicubic(), folder, side=48, zoom=2, model_label="a-model-name-far-too-long-for-one-column")
+    head = np.asarray(img.convert("L"))[:HEADER]
+    w = 96
+    for c in range(4):
+        column = head[:, c * (w + 4): c * (w + 4) + w]
+        assert (column < 128).sum() > 20, f"column {c} has no label"
+    assert (head[:, 3 * w + 3 * 4 - 4: 3 * w + 3 * 4] < 128).sum() == 0  # nothing spills into the gap before 'original'
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -115,7 +115,7 @@ def evaluate_folder(model: str, folder: Path, *, weights: Path | None = None, bo
         upscale = _ModelUpscale(_load(model, weights, threads))
         report = evaluate_upscale(upscale, folder, border=border, name=model)
         if grid is not None:
-            write_grid(upscale, folder, grid)
+            write_grid(upscale, folder, grid, model_label=model)
     return report
 
 
@@ -145,8 +145,23 @@ def _busiest_box(hr: Image.Image, side: int, scale: int) -> tuple[int, int, int,
     return i * scale, j * scale, i * scale + side, j * scale + side
 
 
-def grid_image(upscale: Upscale, folder: Path, *, side: int = 96, zoom: int = 2, max_images: int = 4) -> Image.Image:
-    """Rows of LR (nearest) / bicubic / model / HR crops, each enlarged `zoom`× with nearest."""
+HEADER = 16  # px of the label band above the grid's columns
+
+
+def _fit(draw: Any, text: str, width: int) -> str:
+    """`text` cut (with an ellipsis) to fit `width` pixels in the default font."""
+    if draw.textlength(text) <= width:
+        return text
+    while text and draw.textlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…" if text else ""
+
+
+def grid_image(upscale: Upscale, folder: Path, *, side: int = 96, zoom: int = 2, max_images: int = 4,
+               model_label: str = "model") -> Image.Image:
+    """A labelled header, then rows of LR (nearest) / bicubic / model / HR crops, each enlarged `zoom`× with nearest."""
+    from PIL import ImageDraw
+
     scale = _scale(upscale)
     rows = []
     for _, lr, hr in _pairs(Path(folder), scale)[:max_images]:
@@ -156,18 +171,21 @@ def grid_image(upscale: Upscale, folder: Path, *, side: int = 96, zoom: int = 2,
                  methods(upscale)["bicubic"](lr).crop(box), upscale(lr).crop(box), hr.crop(box)]
         rows.append([c.resize((c.width * zoom, c.height * zoom), Image.Resampling.NEAREST) for c in crops])
     w, h, gap = rows[0][0].width, rows[0][0].height, 4
-    canvas = Image.new("RGB", (4 * w + 3 * gap, len(rows) * h + (len(rows) - 1) * gap), (255, 255, 255))
+    canvas = Image.new("RGB", (4 * w + 3 * gap, HEADER + len(rows) * h + (len(rows) - 1) * gap), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for c, label in enumerate((f"input ({scale}x nearest)", "bicubic", model_label, "original")):
+        draw.text((c * (w + gap) + 2, 2), _fit(draw, label, w - 4), fill=(0, 0, 0))
     for r, crops in enumerate(rows):
         for c, im in enumerate(crops):
-            canvas.paste(im, (c * (w + gap), r * (h + gap)))
+            canvas.paste(im, (c * (w + gap), HEADER + r * (h + gap)))
     return canvas
 
 
-def write_grid(upscale: Upscale, folder: Path, out: Path) -> Path:
+def write_grid(upscale: Upscale, folder: Path, out: Path, *, model_label: str = "model") -> Path:
     """Write the comparison grid as a PNG, atomically."""
     import io
 
     buf = io.BytesIO()
-    grid_image(upscale, folder).save(buf, format="PNG")
+    grid_image(upscale, folder, model_label=model_label).save(buf, format="PNG")
     atomic_write_bytes(Path(out), buf.getvalue())
     return Path(out)
