@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from .builder_params import BuilderParams, check_params, from_callable, from_source
 from .errors import ZooError
 
 if TYPE_CHECKING:  # torch is imported where a network is built, not to list or describe models
@@ -29,9 +29,11 @@ class Architecture:
     """An architecture: `build(**hyperparameters)` returns the nn.Module.
 
     `build` may be a "module:function" string, imported on first use, so that registering the
-    architecture (and `zoo list`) does not import torch. A hyperparameter named `scale` (if the
-    builder takes one) overrides `scale`. offset, context and size_multiple may be functions of the
-    hyperparameters (one architecture whose scales consume different margins, e.g. Real-CUGAN 2x/3x/4x).
+    architecture (and `zoo list`) does not import torch. The hyperparameters and their defaults are the
+    builder's keyword-only parameters (read from its source, not imported); `hyperparameters=` overrides
+    those defaults and must name the same parameters. A hyperparameter named `scale` (if the builder takes
+    one) overrides `scale`. offset, context and size_multiple may be functions of the hyperparameters
+    (one architecture whose scales consume different margins, e.g. Real-CUGAN 2x/3x/4x).
     """
 
     id: str
@@ -42,7 +44,7 @@ class Architecture:
     in_channels: int = 3
     out_channels: int = 3
     size_multiple: int | Callable[[Mapping[str, Any]], int] = 1
-    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    hyperparameters: Mapping[str, Any] | None = None  # None: the builder's keyword-only defaults
     supports_fp16: bool = True
     supports_bf16: bool = True
     default_card: str | None = None
@@ -51,10 +53,12 @@ class Architecture:
     # The task fields (besides scale) its cards are told apart by, and the values each may take, e.g.
     # {"style": ("art", "photo"), "noise_level": (-1, 0, 1, 2, 3)}; empty: cards may use any.
     variants: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    _defaults: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)  # filled once
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
             raise ZooError(f"Architecture id must be a non-empty string, got {self.id!r}.")
+        check_fields(self)
         for key, values in dict(self.variants).items():
             if not isinstance(key, str) or not isinstance(values, (tuple, list)) or not values:
                 raise ZooError(f"Architecture '{self.id}': variants must map a field name to a non-empty tuple of "
@@ -64,22 +68,55 @@ class Architecture:
                 f"Architecture '{self.id}': context ({self.context}) must be >= offset ({self.offset})."
             )
 
+    def defaults(self) -> dict[str, Any]:
+        """The default hyperparameters: `hyperparameters=` if given, else the builder's keyword-only defaults."""
+        if "value" not in self._defaults:
+            if self.hyperparameters is not None:
+                self._defaults["value"] = dict(self.hyperparameters)
+            else:
+                params = self._params()
+                if params is None:
+                    raise ZooError(f"Architecture '{self.id}': the signature of build {self.build!r} cannot be read "
+                                   "without importing it (not a top-level def). Fix: pass hyperparameters={...}.")
+                check_params(self.id, self._target(), params, None)
+                self._defaults["value"] = dict(params.defaults)
+        return dict(self._defaults["value"])
+
+    def check(self) -> None:
+        """What registration checks: a keyword-only builder whose parameters are the hyperparameters."""
+        params = self._params()
+        if params is not None:
+            given = None if self.hyperparameters is None else dict(self.hyperparameters)
+            check_params(self.id, self._target(), params, given)
+        scale = self.defaults().get("scale", self.scale)
+        if scale != self.scale:
+            raise ZooError(f"Architecture '{self.id}' says scale={self.scale} but its default hyperparameter scale is "
+                           f"{scale!r}. Fix: make them agree (the hyperparameter overrides scale per card).")
+
+    def _params(self, build: Callable[..., Any] | None = None) -> BuilderParams | None:
+        """The builder's parameters: from the imported function, else read from the source of "module:function"."""
+        build = build or self.build
+        return from_source(self.id, build) if isinstance(build, str) else from_callable(build)
+
+    def _target(self) -> str:
+        return self.build if isinstance(self.build, str) else getattr(self.build, "__qualname__", repr(self.build))
+
     def resolve_hyperparameters(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults updated with `given`; an unknown name is an error that lists the known ones."""
-        given = dict(given or {})
-        unknown = sorted(set(given) - set(self.hyperparameters))
+        given, defaults = dict(given or {}), self.defaults()
+        unknown = sorted(set(given) - set(defaults))
         if unknown:
             raise ZooError(
                 f"Architecture '{self.id}' has no hyperparameter {', '.join(map(repr, unknown))}. "
-                f"Known: {', '.join(sorted(self.hyperparameters)) or '(none)'}."
+                f"Known: {', '.join(sorted(defaults)) or '(none)'}."
             )
-        return {**self.hyperparameters, **{k: self._checked(k, v) for k, v in given.items()}}
+        return {**defaults, **{k: self._checked(defaults[k], k, v) for k, v in given.items()}}
 
-    def _checked(self, key: str, value: Any) -> Any:
+    def _checked(self, default: Any, key: str, value: Any) -> Any:
         """A given hyperparameter of the default's kind: whole numbers from 0, finite numbers, booleans."""
         from .numbers import number
 
-        default, field_name = self.hyperparameters[key], f"Architecture '{self.id}': hyperparameters.{key}"
+        field_name = f"Architecture '{self.id}': hyperparameters.{key}"
         if isinstance(default, bool):
             if not isinstance(value, bool):
                 raise ZooError(f"{field_name} must be true or false, got {value!r:.40}.")
@@ -103,7 +140,7 @@ class Architecture:
         )
 
     def builder(self) -> Callable[..., nn.Module]:
-        """The build function, imported now if it was given as "module:function"."""
+        """The build function, imported now if it was given as "module:function" (and checked once imported)."""
         if callable(self.build):
             return self.build
         module, _, name = self.build.partition(":")
@@ -112,7 +149,9 @@ class Architecture:
         except (ImportError, AttributeError) as exc:
             raise ZooError(f"Architecture '{self.id}': build {self.build!r} cannot be imported ({exc}). "
                            "Expected 'package.module:function'; fix the string or install the plugin.") from None
-        check_keyword_only(self, found)
+        params = from_callable(found)
+        if params is not None:  # a builder the source reading could not see (re-exported, compiled) is checked here
+            check_params(self.id, self.build, params, None if self.hyperparameters is None else self.defaults())
         return found
 
     def create(self, hyperparameters: Mapping[str, Any] | None = None) -> nn.Module:
@@ -121,24 +160,31 @@ class Architecture:
         return self.builder()(**hp)
 
 
-def check_keyword_only(arch: Architecture, build: Callable[..., Any] | None = None) -> None:
-    """Builders must take hyperparameters by keyword so that a typo fails (a string is checked when imported)."""
-    build = build or arch.build
-    if isinstance(build, str):
-        if ":" not in build:
-            raise ZooError(f"Architecture '{arch.id}': build {build!r} must be a callable or 'module:function'.")
-        return
-    try:
-        sig = inspect.signature(build)
-    except (TypeError, ValueError):
-        return
-    positional = [
-        p.name
-        for p in sig.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"
-    ]
-    if positional:
-        raise ZooError(
-            f"Architecture '{arch.id}': builder parameters {positional} must be keyword-only "
-            "(put a '*' first in the signature)."
-        )
+def check_fields(arch: Architecture) -> None:
+    """Each field of the kind it is declared as: a wrong one is one line naming it, not a later traceback."""
+    def fail(name: str, expected: str) -> None:
+        raise ZooError(f"Architecture '{arch.id}': {name} must be {expected}, got {getattr(arch, name)!r:.60}. "
+                       f"Fix: give {name}= {expected}.")
+
+    def whole(value: Any, lo: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= lo
+
+    if not callable(arch.build) and not (isinstance(arch.build, str) and ":" in arch.build):
+        fail("build", "a callable or a 'package.module:function' string")
+    for name in ("scale", "in_channels", "out_channels"):
+        if not whole(getattr(arch, name), 1):
+            fail(name, "a whole number from 1")
+    for name, lo in (("offset", 0), ("context", 0), ("size_multiple", 1)):
+        if not (callable(getattr(arch, name)) or whole(getattr(arch, name), lo)):
+            fail(name, f"a whole number from {lo} or a function of the hyperparameters")
+    for name in ("supports_fp16", "supports_bf16"):
+        if not isinstance(getattr(arch, name), bool):
+            fail(name, "True or False")
+    for name in ("description", "paper"):
+        if not isinstance(getattr(arch, name), str):
+            fail(name, "a string")
+    if arch.default_card is not None and not isinstance(arch.default_card, str):
+        fail("default_card", "a card name (a string) or None")
+    hp = arch.hyperparameters
+    if hp is not None and not (isinstance(hp, Mapping) and all(isinstance(k, str) for k in hp)):
+        fail("hyperparameters", "a mapping of names to defaults, or left out (the builder's defaults)")

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
-from .architecture import Architecture, check_keyword_only
+from .architecture import Architecture
 from .cards import Card, check_variants_against, load_card_file, parse_card
 from .commands import Command
 from .data import DatasetSpec
@@ -141,7 +141,11 @@ def _register_for(reg: Registry, kind: str, plugin: str) -> Callable[[Any], None
         if not EXPECTED[kind](obj):
             raise ZooError(f"registered {type(obj).__name__} {obj!r:.60} where an object of kind {KINDS_BY_ATTR[kind]!r} was expected")
         if kind == "architectures":
-            check_keyword_only(obj)
+            try:  # a malformed architecture is one problem line; the plugin's other registrations still count
+                obj.check()
+            except ZooError as exc:
+                reg.problems.append(Problem(plugin, str(exc)))
+                return
         reg.add(kind, obj.id if kind == "architectures" else obj.name, obj, plugin)
 
     return register
@@ -185,6 +189,17 @@ def _collect_cards(pm: Any, reg: Registry) -> None:
         reg.problems.append(Problem(reg.owners[("cards", name)], f"card '{name}' says 'default: true' but "
                                     f"'{marked[0]}' already does; '{marked[0]}' is the default. Remove one flag."))
     _collect_unavailable(reg)
+    _check_default_cards(reg)
+
+
+def _check_default_cards(reg: Registry) -> None:
+    """An architecture's default_card must be a card some plugin registers (`zoo.load(ARCH)` uses it)."""
+    for arch_id, arch in reg.architectures.items():
+        if arch.default_card and arch.default_card not in reg.cards and ("architectures", arch_id) in reg.owners:
+            known = ", ".join(sorted(c.name for c in reg.cards.values() if c.architecture == arch_id)) or "(none)"
+            reg.problems.append(Problem(reg.owners[("architectures", arch_id)], f"architecture '{arch_id}' names "
+                                        f"default_card '{arch.default_card}', which no plugin registers (its cards: "
+                                        f"{known}). Fix: add cards/{arch.default_card}.yaml or name one of them."))
 
 
 def _collect_unavailable(reg: Registry) -> None:

@@ -13,7 +13,6 @@ def register_architectures(register):
         scale=2,
         offset=0,
         context=lambda hp: 2 * int(hp["recursions"]) * int(hp["units"]) + 2,
-        hyperparameters={"scale": 2, "channels": 32, "recursions": 7, "units": 1},
         default_card="drrn-lite",
         description="DRRN-lite: shared-weight recursive residual unit at LR resolution + PixelShuffle + bicubic skip",
         paper="https://openaccess.thecvf.com/content_cvpr_2017/papers/Tai_Image_Super-Resolution_via_CVPR_2017_paper.pdf",

@@ -13,7 +13,6 @@ def register_architectures(register):
         scale=2,
         offset=0,
         context=7,
-        hyperparameters={"scale": 2, "selection_unit": False},
         default_card="espcn7",
         description="ESPCN_7 (seed): 6 SELU 3×3 convs 64…256 ch, optional selection units, PixelShuffle",
         paper="https://arxiv.org/abs/1609.05158",

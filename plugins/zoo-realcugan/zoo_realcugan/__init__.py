@@ -27,7 +27,6 @@ def register_architectures(register):
             id=arch_id,
             build="zoo_realcugan.model:build",
             scale=2, offset=_geometry(0), context=_geometry(1), size_multiple=_geometry(2),
-            hyperparameters={"scale": 2},
             supports_fp16=True, supports_bf16=True,
             default_card=card,
             description=f"Real-CUGAN UpCunet {scales}{' (pro weights)' if 'pro' in arch_id else ''}: waifu2x CUNet's "

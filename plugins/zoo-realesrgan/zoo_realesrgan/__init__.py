@@ -14,7 +14,6 @@ def register_architectures(register):
         offset=0,
         # receptive radius: one input pixel per conv, plus one for the bicubic downscale's taps
         context=lambda hp: int(hp["num_conv"]) + 2 + (int(hp["scale"]) != int(hp["upscale"])),
-        hyperparameters={"num_feat": 64, "num_conv": 16, "upscale": 4, "scale": 4},
         supports_fp16=True, supports_bf16=True,
         default_card="realesrgan-animevideov3-4x",
         description="Real-ESRGAN SRVGGNetCompact: same-padded 3x3 convs + PReLU at LR, PixelShuffle, nearest skip",
@@ -26,9 +25,8 @@ def register_architectures(register):
         scale=4,
         offset=0,
         context=lambda hp: 15 * int(hp["num_block"]) + 4,  # 15 px per RRDB + conv_first/conv_body + the 4x tail
-        # The cards set the real sizes (64/32 channels, 6 or 23 blocks); the small defaults keep random builds
-        # (every architecture's conformance tests) affordable: exact tiles need 15 px of context per block.
-        hyperparameters={"num_feat": 16, "num_block": 1, "num_grow_ch": 8},
+        # The cards set the real sizes (64/32 channels, 6 or 23 blocks); the builder's small defaults keep random
+        # builds (every architecture's conformance tests) affordable: exact tiles need 15 px of context per block.
         default_card="realesrgan-x4plus",
         description="ESRGAN RRDBNet: residual-in-residual dense blocks at LR, two nearest 2x upsamplings with convs",
         paper="https://arxiv.org/abs/1809.00219",
