@@ -65,6 +65,7 @@ class ModelConfig:
     architecture: str = ""
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     init: str = ""  # a starting point the model offers through init_weights(scheme); "" = PyTorch's default
+    init_from: str = ""  # a .safetensors of this architecture to start from (fine-tuning), e.g. a card's weights
 
 
 @dataclass(kw_only=True)
@@ -213,6 +214,9 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"validate.count is {cfg.validate.count}; give at least 1.")
     if not cfg.model.architecture:
         raise ConfigError("model.architecture is required (e.g. espcn7). Run 'zoo list' to see them.")
+    if cfg.model.init and cfg.model.init_from:
+        raise ConfigError(f"model.init ('{cfg.model.init}') and model.init_from ('{cfg.model.init_from}') both set; "
+                          "a run starts from one of them. Remove one.")
 
 
 def use_bf16(o: OptimConfig) -> bool:

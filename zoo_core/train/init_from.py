@@ -1,0 +1,27 @@
+"""Start a run from trained weights (fine-tuning, e.g. a denoising variant from the 2x model)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from torch import nn
+
+from ..errors import ConfigError
+from ..weights.safetensors_io import load_into, load_safetensors
+
+
+def init_from(model: nn.Module, path: str, *, arch_id: str, hyperparameters: Mapping[str, Any]) -> None:
+    """Load `path` into `model` after checking it was saved for the same architecture and hyperparameters."""
+    tensors, meta = load_safetensors(Path(path))
+    saved_arch = meta.get("architecture", arch_id)
+    if saved_arch != arch_id:
+        raise ConfigError(f"model.init_from '{path}' holds weights of '{saved_arch}', but model.architecture is "
+                          f"'{arch_id}'. Give weights of the same architecture.")
+    saved_hp = json.loads(meta["hyperparameters"]) if "hyperparameters" in meta else {}
+    differ = sorted(k for k in saved_hp if k in hyperparameters and saved_hp[k] != hyperparameters[k])
+    if differ:
+        got = ", ".join(f"{k}={saved_hp[k]!r} (config {hyperparameters[k]!r})" for k in differ)
+        raise ConfigError(f"model.init_from '{path}' was trained with other hyperparameters: {got}. "
+                          "Set model.hyperparameters to the saved ones.")
+    load_into(model, tensors, path)
