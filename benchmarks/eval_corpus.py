@@ -5,9 +5,12 @@ are chosen on. Two sets, scored separately:
 - real art: 192 px HR crops spread over each Ren'Py demo validation illustration (8 per picture);
 - drawings: the most detailed 192 px crop of 48 Open Clip Art validation renderings (spread over the list).
 Protocol = `zoo eval`: HR shrunk 2x by PIL bicubic, PSNR on Y (BT.601, 16-235) of 8-bit outputs, 4 px border.
+With --noise N (denoising cards): the LR is made by the `waifu2x` degradation at noise_level N instead (random
+shrink filter, mild blur, JPEG passes), seeded by the crop's name, so every model sees the same LR; bicubic
+of that LR is the baseline.
 
     .venv/bin/python benchmarks/eval_corpus.py [--models upconv7-scale2x drrn-lite espcn7 CARD.yaml ...]
-        [--weights MODEL=FILE.safetensors ...] [--json OUT.json] [--write-cards]
+        [--weights MODEL=FILE.safetensors ...] [--noise N] [--json OUT.json] [--write-cards]
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import argparse
 import json
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -24,7 +28,8 @@ from PIL import Image
 from zoo_core.api import get_card, load
 from zoo_core.data.prepare import split_entries
 from zoo_core.train.dataset import spread, to_rgb
-from zoo_core.train.evaluate import _busiest_box, _ModelUpscale, evaluate_upscale
+from zoo_core.train.degradations import Waifu2xDegradation
+from zoo_core.train.evaluate import Degrade, _busiest_box, _ModelUpscale, bicubic_shrink, evaluate_upscale
 from zoo_core.weights.safetensors_io import atomic_write_bytes
 
 SIDE, PER_PICTURE, DRAWINGS, BORDER = 192, 8, 48, 4
@@ -56,22 +61,33 @@ def crop_sets(corpus: str, root: Path) -> dict[str, Path]:
     return {"real art": real, "drawings": drawings}
 
 
-def evaluate(model: str, weights: str | None, sets: dict[str, Path]) -> dict[str, dict]:
+def degrader(noise: int | None) -> Degrade:
+    """The LR maker: bicubic shrink, or the waifu2x degradation at `noise`, seeded by the file name."""
+    if noise is None:
+        return bicubic_shrink
+    deg = Waifu2xDegradation(noise_level=noise)
+    return lambda hr, scale, name: deg(hr, scale=scale, seed=zlib.crc32(name.encode()))[0]
+
+
+def evaluate(model: str, weights: str | None, sets: dict[str, Path], noise: int | None = None) -> dict[str, dict]:
     """{set: zoo eval report} for one model."""
     with torch.inference_mode():
         upscale = _ModelUpscale(load(model, weights=weights))
-        return {name: evaluate_upscale(upscale, folder, border=BORDER, name=model) for name, folder in sets.items()}
+        return {name: evaluate_upscale(upscale, folder, border=BORDER, name=model, degrade=degrader(noise))
+                for name, folder in sets.items()}
 
 
-def metric(corpus: str, name: str, report: dict, n: int) -> dict:
+def metric(corpus: str, name: str, report: dict, n: int, noise: int | None = None) -> dict:
     """One card metric: the model's mean PSNR-Y, bicubic's, and the gain."""
     m = report["mean"]
-    return {"name": f"PSNR-Y 2x (dB), corpus validation, {name}", "value": round(m["model"]["psnr_y"], 3),
-            "bicubic": round(m["bicubic"]["psnr_y"], 3),
+    lr = "HR shrunk 2x by PIL bicubic" if noise is None else \
+        f"LR by the waifu2x degradation at noise_level {noise} (seeded by crop name)"
+    return {"name": f"PSNR-Y 2x{'' if noise is None else f' noise {noise}'} (dB), corpus validation, {name}",
+            "value": round(m["model"]["psnr_y"], 3), "bicubic": round(m["bicubic"]["psnr_y"], 3),
             "gain_db": round(m["model"]["psnr_y"] - m["bicubic"]["psnr_y"], 3),
             "dataset": f"{n} {SIDE}px crops of the '{corpus}' val split ({name}); never trained on",
-            "protocol": f"HR shrunk 2x by PIL bicubic; PSNR on Y (BT.601, 16-235) of 8-bit outputs, {BORDER} px border",
-            "command": COMMAND}
+            "protocol": f"{lr}; PSNR on Y (BT.601, 16-235) of 8-bit outputs, {BORDER} px border",
+            "command": COMMAND + ("" if noise is None else f" --noise {noise} --models MODEL")}
 
 
 def write_card(model: str, metrics: dict[str, dict]) -> None:
@@ -94,6 +110,7 @@ def main() -> None:
     ap.add_argument("--weights", action="append", default=[], metavar="MODEL=FILE")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--noise", type=int, choices=range(4), help="make LR with the waifu2x degradation at this level")
     ap.add_argument("--write-cards", action="store_true")
     args = ap.parse_args()
     if args.threads:
@@ -106,12 +123,13 @@ def main() -> None:
         print(f"| model | {' | '.join(f'{k} ({counts[k]} crops): model / bicubic / gain' for k in sets)} |")
         print("|---|" + "---:|" * len(sets), flush=True)
         for model in args.models:
-            reports = evaluate(model, weights.get(model), sets)
-            results[model] = {k: metric(args.corpus, k, r, counts[k]) for k, r in reports.items()}
+            reports = evaluate(model, weights.get(model), sets, args.noise)
+            results[model] = {k: metric(args.corpus, k, r, counts[k], args.noise) for k, r in reports.items()}
             cells = [f"{m['value']:.2f} / {m['bicubic']:.2f} / **{m['gain_db']:+.2f}**" for m in results[model].values()]
             print(f"| {model} | {' | '.join(cells)} |", flush=True)
             if args.write_cards and model not in weights:
-                write_card(model, {f"psnr_y_2x_{args.corpus.replace('-', '_')}_val_{k.replace(' ', '_')}": m
+                noise = "" if args.noise is None else f"_noise{args.noise}"
+                write_card(model, {f"psnr_y_2x{noise}_{args.corpus.replace('-', '_')}_val_{k.replace(' ', '_')}": m
                                    for k, m in results[model].items()})
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -69,7 +69,16 @@ def _read_all(files: list[Path]) -> tuple[list[tuple[Path, Image.Image]], list[s
     return good, bad
 
 
-def _pairs(folder: Path, scale: int, skipped: list[str] | None = None) -> list[tuple[str, Image.Image, Image.Image]]:
+Degrade = Callable[[Image.Image, int, str], Image.Image]  # (HR, scale, file name) -> LR
+
+
+def bicubic_shrink(hr: Image.Image, scale: int, _name: str) -> Image.Image:
+    """The default LR: HR shrunk by PIL bicubic."""
+    return hr.resize((hr.width // scale, hr.height // scale), Image.Resampling.BICUBIC)
+
+
+def _pairs(folder: Path, scale: int, skipped: list[str] | None = None,
+           degrade: Degrade = bicubic_shrink) -> list[tuple[str, Image.Image, Image.Image]]:
     files = image_files([folder])
     if not files:
         raise ImageError(f"No PNG/JPEG/WebP/BMP images in '{folder}'. Point zoo eval at a folder of HR images.")
@@ -82,18 +91,19 @@ def _pairs(folder: Path, scale: int, skipped: list[str] | None = None) -> list[t
     for f, img in good:
         hr = crop_to_multiple(img, scale)
         if min(hr.size) >= 8 * scale:  # too small to say anything once the border is excluded
-            out.append((f.name, hr.resize((hr.width // scale, hr.height // scale), Image.Resampling.BICUBIC), hr))
+            out.append((f.name, degrade(hr, scale, f.name), hr))
     if not out:
         raise ImageError(f"Every image in '{folder}' is smaller than {8 * scale} pixels; nothing to evaluate.")
     return out
 
 
-def evaluate_upscale(upscale: Upscale, folder: Path, *, border: int | None = None, name: str = "model") -> dict[str, Any]:
-    """Evaluate any PIL → PIL upscaler with a `scale` attribute on every image in `folder`."""
+def evaluate_upscale(upscale: Upscale, folder: Path, *, border: int | None = None, name: str = "model",
+                     degrade: Degrade = bicubic_shrink) -> dict[str, Any]:
+    """Evaluate any PIL → PIL upscaler with a `scale` attribute on every image in `folder` (LR made by `degrade`)."""
     scale = _scale(upscale)
     border = scale if border is None else border
     rows, skipped = [], []  # type: ignore[var-annotated]
-    for fname, lr, hr in _pairs(Path(folder), scale, skipped):
+    for fname, lr, hr in _pairs(Path(folder), scale, skipped, degrade):
         rows.append({"image": fname, "size": list(hr.size),
                      "results": {m: score(fn(lr), hr, border) for m, fn in methods(upscale).items()}})
     mean = {m: {k: sum(r["results"][m][k] for r in rows) / len(rows) for k in METRICS} for m in ("bicubic", "lanczos", "model")}
