@@ -1,10 +1,11 @@
-"""PSNR-Y gain over bicubic at 2x on the validation split of a prepared corpus (default: debian-art).
+"""PSNR-Y gain over bicubic at each card's native scale on the validation split of a prepared corpus.
 
 Never trained on (the split is by source picture, `zoo data prepare`); this is what checkpoints and settings
 are chosen on. Two sets, scored separately:
 - real art: 192 px HR crops spread over each Ren'Py demo validation illustration (8 per picture);
 - drawings: the most detailed 192 px crop of 48 Open Clip Art validation renderings (spread over the list).
-Protocol = `zoo eval`: HR shrunk 2x by PIL bicubic, PSNR on Y (BT.601, 16-235) of 8-bit outputs, 4 px border.
+The corpus: debian-art unless --corpus. Protocol = `zoo eval`: HR shrunk by the card's scale (2x, 3x, 4x: 192 px
+crops divide by each) with PIL bicubic, PSNR on Y (BT.601, 16-235) of 8-bit outputs, 4 px border.
 With --noise N (denoising cards): the LR is made by the `waifu2x` degradation at noise_level N instead (random
 shrink filter, mild blur, JPEG passes), seeded by the crop's name, so every model sees the same LR; bicubic
 of that LR is the baseline.
@@ -79,10 +80,10 @@ def evaluate(model: str, weights: str | None, sets: dict[str, Path], noise: int 
 
 def metric(corpus: str, name: str, report: dict, n: int, noise: int | None = None) -> dict:
     """One card metric: the model's mean PSNR-Y, bicubic's, and the gain."""
-    m = report["mean"]
-    lr = "HR shrunk 2x by PIL bicubic" if noise is None else \
+    m, scale = report["mean"], report["scale"]
+    lr = f"HR shrunk {scale}x by PIL bicubic" if noise is None else \
         f"LR by the waifu2x degradation at noise_level {noise} (seeded by crop name)"
-    return {"name": f"PSNR-Y 2x{'' if noise is None else f' noise {noise}'} (dB), corpus validation, {name}",
+    return {"name": f"PSNR-Y {scale}x{'' if noise is None else f' noise {noise}'} (dB), corpus validation, {name}",
             "value": round(m["model"]["psnr_y"], 3), "bicubic": round(m["bicubic"]["psnr_y"], 3),
             "gain_db": round(m["model"]["psnr_y"] - m["bicubic"]["psnr_y"], 3),
             "dataset": f"{n} {SIDE}px crops of the '{corpus}' val split ({name}); never trained on",
@@ -129,7 +130,8 @@ def main() -> None:
             print(f"| {model} | {' | '.join(cells)} |", flush=True)
             if args.write_cards and model not in weights:
                 noise = "" if args.noise is None else f"_noise{args.noise}"
-                write_card(model, {f"psnr_y_2x{noise}_{args.corpus.replace('-', '_')}_val_{k.replace(' ', '_')}": m
+                scale = reports[next(iter(reports))]["scale"]
+                write_card(model, {f"psnr_y_{scale}x{noise}_{args.corpus.replace('-', '_')}_val_{k.replace(' ', '_')}": m
                                    for k, m in results[model].items()})
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
