@@ -1,0 +1,35 @@
+"""waifu2x's vgg_7 (nagadomi/waifu2x lib/srcnn.lua), run the way waifu2x's reconstruct.scale does for it."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CHANNELS = (3, 32, 32, 64, 64, 128, 128, 3)  # nInputPlane/nOutputPlane of the JSON export's seven layers
+
+
+class VGG7(nn.Module):
+    """Nearest-neighbour 2x, then seven unpadded 3×3 convs (LeakyReLU 0.1 after all but the last): H → 2H − 16.
+
+    vgg_7 itself is a 1x network (model_config scale_factor 1): waifu2x enlarges the image first with
+    GraphicsMagick's Box filter, which at exactly 2x copies each pixel to a 2×2 block, i.e. nearest neighbour.
+    The convs consume 7 HR px per side; zoo counts offsets in input pixels, so the input carries 4 (8 HR px)
+    and the surplus HR pixel per side is cropped.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for cin, cout in zip(CHANNELS, CHANNELS[1:]):
+            layers += [nn.Conv2d(cin, cout, 3, 1, 0), nn.LeakyReLU(0.1, inplace=True)]
+        self.body = nn.Sequential(*layers[:-1])  # no activation after the last conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Upscale by 2 (nearest), run the convs, drop the one surplus HR pixel per side."""
+        y = self.body(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return y[..., 1:-1, 1:-1]
+
+
+def build() -> VGG7:
+    """vgg_7 has no hyperparameters."""
+    return VGG7()
