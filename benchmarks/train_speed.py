@@ -21,7 +21,8 @@ import torch
 from torch.utils.data import default_collate
 
 from zoo_core.train.config import load_config
-from zoo_core.train.trainer import _ema_update, build_parts
+from zoo_core.train.optim import ema_update
+from zoo_core.train.parts import build_parts
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 VARIANTS = {  # optim overrides per variant; "compile" also wraps the model in torch.compile
@@ -65,7 +66,7 @@ class Case:
         return x.to(memory_format=self.fmt), y
 
     def step(self, x: torch.Tensor, y: torch.Tensor, marks: list[float] | None = None) -> None:
-        """trainer._step's work, with a time mark after each phase when `marks` is given."""
+        """Trainer._step's work, with a time mark after each phase when `marks` is given."""
         o = self.cfg.optim
         mark = (lambda: marks.append(time.perf_counter())) if marks is not None else (lambda: None)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=o.bf16):
@@ -79,7 +80,7 @@ class Case:
         mark()
         self.opt.step()
         mark()
-        _ema_update(self.ema, self.model, o.ema, o.foreach_ema)
+        ema_update(self.ema, self.model, o.ema, o.foreach_ema)
         mark()
 
 

@@ -16,8 +16,10 @@ from zoo_core.train.config import TrainConfig, from_dict, load_config
 from zoo_core.train.dataset import PatchDataset, StepBatchSampler, box_detail, detail_table, grid_boxes, to_tensor
 from zoo_core.train.degradations import SeedJpeg
 from zoo_core.train.export import export
+from zoo_core.train.optim import lr_at
+from zoo_core.train.parts import build_parts
 from zoo_core.train.synthetic import synthetic_image, synthetic_images
-from zoo_core.train.trainer import build_parts, lr_at, train
+from zoo_core.train.trainer import train
 from zoo_core.weights.safetensors_io import load_into, load_safetensors, sha256_file
 
 

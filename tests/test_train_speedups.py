@@ -6,7 +6,8 @@ from pathlib import Path
 import torch
 
 from zoo_core.train.config import OptimConfig, TrainConfig, from_dict
-from zoo_core.train.trainer import _ema_update, train
+from zoo_core.train.optim import ema_update
+from zoo_core.train.trainer import train
 
 from test_train import tiny
 
@@ -41,8 +42,8 @@ def test_foreach_ema_is_bitwise_the_loop() -> None:
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p))
-    _ema_update(loop, model, 0.993)
-    _ema_update(fast, model, 0.993, foreach=True)
+    ema_update(loop, model, 0.993)
+    ema_update(fast, model, 0.993, foreach=True)
     for k in loop:
         assert torch.equal(loop[k], fast[k]), k
     assert not torch.equal(loop["0.weight"], model.state_dict()["0.weight"])  # it averaged, not copied

@@ -31,7 +31,7 @@ class ProgressCallback:
             self.bar.set_postfix(post, refresh=False)
         elif state.step % self.every == 0:
             text = " ".join(f"{k} {v}" for k, v in post.items())
-            print(f"step {state.step}/{state.cfg.optim.steps} lr {state.lr:.2e} {text}", file=self.stream, flush=True)
+            print(f"step {state.step}/{state.steps} lr {state.lr:.2e} {text}", file=self.stream, flush=True)
 
     def on_validate(self, state: TrainState, result: dict[str, float]) -> None:
         msg = (f"validate step {state.step}: PSNR-Y {result['psnr_y']:.2f} dB, bicubic "

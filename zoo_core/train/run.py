@@ -13,7 +13,9 @@ from .callbacks import JsonlLogCallback, ProgressCallback
 from .checkpoint import latest_checkpoint, load_checkpoint
 from .config import TrainConfig
 from .export import export
-from .trainer import build_parts, train
+from .optim import ema_start
+from .parts import build_parts
+from .trainer import train
 from .validation import validate
 
 
@@ -50,7 +52,7 @@ def export_latest(cfg: TrainConfig, *, command: str | None = None, install: bool
         raise ConfigError(f"No checkpoint in '{cfg.run_dir}'. Train first: zoo train CONFIG.yaml.")
     parts = build_parts(cfg, with_data=False)
     opt = torch.optim.AdamW(parts.model.parameters())
-    ema = {k: v.detach().clone() for k, v in parts.model.state_dict().items()} if cfg.optim.ema > 0 else None
+    ema = ema_start(parts.model, cfg.optim)
     step, _ = load_checkpoint(ckpt, model=parts.model, ema=ema, optimizer=opt)
     if ema is not None and cfg.export.use_ema:
         parts.model.load_state_dict(ema)
