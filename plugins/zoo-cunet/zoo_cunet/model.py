@@ -2,7 +2,7 @@
 
 Layer order follows the ncnn files (weights map onto the modules in definition order). Called directly,
 an SE block's gate is the mean over the feature map it is given (ncnn's Pooling global average); through
-zoo's tiler the gates are the whole image's (image_se.py), so tiles equal the whole image.
+zoo's tiler the gates are the whole image's (zoo_core/infer/image_se.py), so tiles equal the whole image.
 """
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo import WeightsError
+from zoo_core.infer.image_se import Gates, Reached, TileSource, prepare_image
 
-from .image_se import Gates, Reached, TileSource, prepare_image
+# (stride, centre of position 0) of each SE block's feature map, in input pixels from the tile's first pixel.
+ANCHORS = {2: ((2, 6.5), (1, 11.0), (2, 15.5), (1, 17.0)), 1: ((2, 6.5), (2, 14.5), (4, 23.5), (2, 26.5))}
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -79,30 +81,30 @@ def crop_like(x: torch.Tensor, ref: torch.Tensor, offset: int) -> torch.Tensor:
 
 
 class UNet1(nn.Module):
-    """One down/up level with SE at the bottom; a 2x deconv (or a 3x3 conv for 1x) at the end."""
+    """One down/up level with SE at the bottom; `bottom` (a 2x or 3x deconv, or a 3x3 conv for 1x) at the end."""
 
-    def __init__(self, *, deconv: bool) -> None:
+    def __init__(self, *, bottom: nn.Module) -> None:
         super().__init__()
         self.conv1 = UNetConv(cin=3, mid=32, cout=64, se=False)
         self.conv1_down = nn.Conv2d(64, 64, 2, 2)
         self.conv2 = UNetConv(cin=64, mid=128, cout=64, se=True)
         self.conv2_up = nn.ConvTranspose2d(64, 64, 2, 2)
         self.conv3 = nn.Conv2d(64, 64, 3)
-        self.conv_bottom = nn.ConvTranspose2d(64, 3, 4, 2, 3) if deconv else nn.Conv2d(64, 3, 3)
+        self.conv_bottom = bottom
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """H → 2H − 32 (deconv) or H − 16."""
+        """H → 2H − 32 (2x deconv), 3H − 44 (3x deconv) or H − 16 (conv)."""
         x1 = self.conv1(x)
         x2 = lrelu(self.conv2_up(self.conv2(lrelu(self.conv1_down(x1)))))
         return self.conv_bottom(lrelu(self.conv3(crop_like(x1, x2, 4) + x2)))
 
 
 class UNet2(nn.Module):
-    """Two down/up levels with SE at three places; a 3x3 conv at the end."""
+    """Two down/up levels with SE at three places; a 3x3 conv at the end (RGB, or cin/cout feature channels)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, cin: int = 3, cout: int = 3) -> None:
         super().__init__()
-        self.conv1 = UNetConv(cin=3, mid=32, cout=64, se=False)
+        self.conv1 = UNetConv(cin=cin, mid=32, cout=64, se=False)
         self.conv1_down = nn.Conv2d(64, 64, 2, 2)
         self.conv2 = UNetConv(cin=64, mid=64, cout=128, se=True)
         self.conv2_down = nn.Conv2d(128, 128, 2, 2)
@@ -111,7 +113,7 @@ class UNet2(nn.Module):
         self.conv4 = UNetConv(cin=128, mid=64, cout=64, se=True)
         self.conv4_up = nn.ConvTranspose2d(64, 64, 2, 2)
         self.conv5 = nn.Conv2d(64, 64, 3)
-        self.conv_bottom = nn.Conv2d(64, 3, 3)
+        self.conv_bottom = nn.Conv2d(64, cout, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """H → H − 40."""
@@ -128,7 +130,7 @@ class CUNet(nn.Module):
     def __init__(self, *, scale: int = 2) -> None:
         super().__init__()
         self.scale = scale
-        self.unet1 = UNet1(deconv=scale == 2)
+        self.unet1 = UNet1(bottom=nn.ConvTranspose2d(64, 3, 4, 2, 3) if scale == 2 else nn.Conv2d(64, 3, 3))
         self.unet2 = UNet2()
 
     def check_ncnn_graph(self, layers: list[dict], where: str) -> None:
@@ -140,8 +142,8 @@ class CUNet(nn.Module):
                                "and pools by global average. It is not a waifu2x CUNet file.")
 
     def prepare_image(self, tiles: TileSource, *, tta: bool = False) -> Gates:
-        """zoo's tiler hook: fix every SE gate to the whole image's statistics (see image_se.py)."""
-        return prepare_image(self, tiles, tta=tta)
+        """zoo's tiler hook: fix every SE gate to the whole image's statistics (zoo_core/infer/image_se.py)."""
+        return prepare_image(self, tiles, ANCHORS[self.scale], tta=tta, family="cunet")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """2x: H → 2H − 72 (offset 18); 1x: H → H − 56 (offset 28)."""

@@ -1,0 +1,109 @@
+"""Exact tiling for networks whose squeeze-excitation (SE) blocks average over the whole image.
+
+Before an image's tiles run, zoo's tiler hands a model's `prepare_image` every tile with the image pixels
+it owns. SE block k's mean is summed over the feature positions whose centre lies in each tile's owned
+pixels (every position of the whole image's feature map is counted once, since tiles sit on the network's
+stride grid), with blocks 1..k-1 already fixed; then all tiles run with every gate fixed. The result equals
+running the whole padded image at once (what ncnn does given the whole image), up to float summation order.
+
+A model using this lists its SE blocks' anchors: per block in forward order, the (stride, centre of
+position 0) of its feature map in input pixels from the tile's first pixel. Strides may be fractions (a
+block after a 3x deconvolution sees positions 2/3 px apart): ownership is decided in exact rational
+arithmetic, so every tile agrees on each position's owner. An SE block here is a module with a settable
+`gate` (None: its own input's mean), a settable `stop_here` (raise Reached with its input) and
+`excite(mean) -> gate`; both settings must be per thread, as one model may serve several threads.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from math import lcm
+from typing import Callable, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from ..errors import ZooError
+
+TileSource = Callable[[], Iterator[tuple]]
+Anchor = tuple[Fraction | int | float, Fraction | int | float]  # (stride, centre); floats must be exact binary
+
+
+class Reached(Exception):
+    """Raised by the SE block a gathering pass stops at, carrying its input."""
+
+    def __init__(self, features: torch.Tensor):
+        super().__init__("SE block reached")
+        self.features = features
+
+
+def features_at(model: nn.Module, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The input of `block` when `model` runs on `x` (the rest of the network is not run; this thread only)."""
+    block.stop_here = True
+    try:
+        model(x)
+    except Reached as reached:
+        return reached.features
+    finally:
+        block.stop_here = False
+    raise RuntimeError("the SE block was not reached")  # pragma: no cover - a wiring bug, not a user error
+
+
+def owned(n: int, origin: int, stride: Fraction, centre: Fraction, span: tuple[float, float]) -> torch.Tensor:
+    """Which of n feature positions have their centre pixel inside [span) of the image (exact arithmetic)."""
+    d = lcm(stride.denominator, centre.denominator)
+    num = origin * d + int(stride * d) * torch.arange(n, dtype=torch.int64) + int(centre * d)
+    pixel = torch.div(num, d, rounding_mode="floor")
+    return (pixel >= span[0]) & (pixel < span[1])
+
+
+class Gates:
+    """The fixed gates of one image (in this thread); close() returns the blocks to per-input means."""
+
+    def __init__(self, blocks: list[nn.Module]):
+        self.blocks = blocks
+
+    def close(self) -> None:
+        """Forget the gates (the next image gathers its own)."""
+        for b in self.blocks:
+            b.gate = None
+
+
+def _image_mean(model: nn.Module, block: nn.Module, tiles: TileSource, stride: Fraction,
+                centre: Fraction) -> torch.Tensor:
+    """Block's input averaged over the whole image: each tile adds the feature positions it owns (float64)."""
+    param = next(model.parameters())
+    total, count = torch.zeros((), dtype=torch.float64), 0
+    for tile, (y0, x0), rows, cols in tiles():
+        with torch.inference_mode():
+            f = features_at(model, block, tile[None].to(param.device, param.dtype))[0].double()
+        rm, cm = owned(f.shape[-2], y0, stride, centre, rows), owned(f.shape[-1], x0, stride, centre, cols)
+        total = total + f[:, rm][:, :, cm].sum((1, 2)).cpu()
+        count += int(rm.sum()) * int(cm.sum())
+    return (total / max(1, count)).to(param.device, param.dtype)[None, :, None, None]
+
+
+def prepare_image(model: nn.Module, tiles: TileSource, anchors: Sequence[Anchor], *, tta: bool,
+                  family: str) -> Gates:
+    """Gather every SE block's image-wide mean from the tiles, block by block, and fix the gates."""
+    if tta:
+        raise ZooError(f"{family} models do not support --tta yet: their SE blocks would need one image-wide pass "
+                       "per flip. Run without --tta.")
+    blocks = [m for m in model.modules() if hasattr(m, "gate")]
+    gates = Gates(blocks)
+    try:
+        for b in blocks:
+            b.gate = None
+        first = tiles()
+        if next(first, None) is None or next(first, None) is None:
+            return gates  # one tile is the whole padded image: its own means are the image's
+        for block, (stride, centre) in zip(blocks, anchors, strict=True):
+            mean = _image_mean(model, block, tiles, Fraction(stride), Fraction(centre))
+            with torch.inference_mode():
+                block.gate = block.excite(mean)
+    except BaseException:
+        gates.close()
+        raise
+    return gates
+
+
+__all__ = ["Anchor", "Gates", "Reached", "TileSource", "features_at", "owned", "prepare_image"]
