@@ -115,6 +115,19 @@ def test_malformed_fields_are_one_line_in_zoo_plugins(install_plugin, capsys, ex
     assert "Traceback" not in out and sum(expected in line for line in out.splitlines()) == 1
 
 
+@pytest.mark.slow
+def test_zoo_plugins_check_names_the_context_a_plugin_needs(install_plugin, capsys):
+    model = ("from torch import nn\n\ndef build(*, scale=2):\n    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), "
+             "nn.Conv2d(8, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale))\n")
+    assert _plugin(install_plugin, "g", '"zoo_contract_model:build"', model=model) == []
+    capsys.readouterr()
+    assert main(["plugins", "--check", "contract-g", "example-tiny"]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("check: ")]
+    assert lines == ["check: Architecture 'contract-g' declares context 1 but its receptive field needs 2 input pixels "
+                     "per side; set context=2.",
+                     "check: Architecture 'example-tiny': context 1 covers its receptive field"]
+
+
 def _arch(build, *, context: int, offset: int = 0, scale: int = 1, **extra) -> zoo.Architecture:
     return zoo.Architecture(id="probe", build=build, scale=scale, offset=offset, context=context, **extra)
 

@@ -24,6 +24,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_info)
     p = sub.add_parser("plugins", help="installed plugins, their hooks and errors")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--check", nargs="*", metavar="ARCH", help="also build these architectures (default: all) and "
+                   "measure each one's receptive field against its declared context (imports torch)")
     p.set_defaults(func=cmd_plugins)
 
 
@@ -127,4 +129,21 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             print(f"    registers: {', '.join(r['registered'])}")
         if r["error"]:
             print(f"    error: {r['error']}")
-    return 0
+    return 0 if args.check is None else _check_architectures(args.check or sorted(reg.architectures))
+
+
+def _check_architectures(names: list[str]) -> int:
+    """`zoo plugins --check`: each architecture built with its defaults; 1 if any declares too little."""
+    from ..conformance import check_architecture
+
+    failed = 0
+    for arch_id in names:
+        arch = get_registry().architecture(arch_id)
+        try:
+            problems = check_architecture(arch)
+        except Exception as exc:  # a plugin's network that fails to build is its problem line, not a traceback
+            problems = [f"Architecture '{arch_id}' failed to build or run: {type(exc).__name__}: {exc}"]
+        for line in problems or [f"Architecture '{arch_id}': context {arch.geometry().context} covers its receptive field"]:
+            print(f"check: {line}")
+        failed += bool(problems)
+    return 1 if failed else 0
