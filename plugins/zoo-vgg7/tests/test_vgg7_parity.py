@@ -68,6 +68,24 @@ def real_crop(h: int = 40, w: int = 56) -> np.ndarray:
     return np.asarray(Image.open(IMAGE).convert("RGB"))[40:40 + h, 90:90 + w].copy()
 
 
+def test_identity_weights_give_nearest_neighbour_2x_aligned():
+    """With centre-tap kernels passing RGB through, the network is waifu2x's enlargement alone: each input pixel
+    becomes the 2x2 block at twice its position (so the 4 px of padding and the 1 HR px crop line up)."""
+    arch = zoo.get_registry().architecture("vgg7")
+    module = arch.create().eval()
+    with torch.no_grad():
+        for conv in (m for m in module.modules() if isinstance(m, torch.nn.Conv2d)):
+            conv.weight.zero_(), conv.bias.zero_()
+            for c in range(3):
+                conv.weight[c, c, 1, 1] = 1.0
+    x = torch.rand(1, 3, 5, 7, generator=torch.Generator().manual_seed(0))
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4), mode="replicate")
+    with torch.inference_mode():
+        y = module(padded)
+    assert torch.equal(y, x.repeat_interleave(2, 2).repeat_interleave(2, 3))
+
+
+@pytest.mark.slow
 def test_model_config_is_what_the_architecture_assumes():
     shared_or_skip()
     first = json.loads(JSON.read_bytes())[0]
@@ -78,6 +96,7 @@ def test_model_config_is_what_the_architecture_assumes():
     assert [p.shape[0] for _, p in json_layers()] == [32, 32, 64, 64, 128, 128, 3]
 
 
+@pytest.mark.slow
 def test_zoo_matches_numpy_reference_on_a_real_image():
     shared_or_skip()
     torch.set_num_threads(1)
@@ -91,6 +110,7 @@ def test_zoo_matches_numpy_reference_on_a_real_image():
     assert diff.max() <= 1 and (diff == 0).mean() >= 0.999, (diff.max(), (diff == 0).mean())
 
 
+@pytest.mark.slow
 def test_tiled_equals_whole():
     """Exact (== on floats) with PyTorch's reference convolution, as tests/test_tiler.py; oneDNN may pick
     other kernels for other sizes, so with it the tiles agree to float rounding."""
