@@ -1,5 +1,5 @@
-"""The stranger's journey end to end: a plugin laid out as CONTRIBUTING.md says, an untrained card, two
-training steps with `zoo train`, `zoo push --dry-run` of the exported card, `zoo upscale -m CARD.yaml`."""
+"""The stranger's journey end to end: a plugin laid out as CONTRIBUTING.md says (hyperparameters only in its
+builder's signature, context checked by `zoo plugins --check`), an untrained card, two training steps with `zoo train`, `zoo push --dry-run` of the exported card, `zoo upscale -m CARD.yaml`."""
 from __future__ import annotations
 
 import hashlib
@@ -31,11 +31,10 @@ import zoo
 @zoo.hookimpl
 def register_architectures(register):
     register(zoo.Architecture(id="mynet", build="zoo_mynet.model:build", scale=2, offset=0, context=1,
-                              hyperparameters={"channels": 3, "scale": 2}, default_card="mynet-2x"))
+                              default_card="mynet-2x"))
 '''
 CARD = """name: mynet-2x
 architecture: mynet
-hyperparameters: {channels: 3, scale: 2}
 task: {scale: 2, noise_level: -1, style: art}
 license: MIT
 description: Written before the first training, so it names no weights yet.
@@ -67,13 +66,15 @@ def test_plugin_trains_pushes_and_upscales_from_its_exported_card(tmp_path, monk
     zoo.reset_registry()
     card = zoo.get_card("mynet-2x")
     assert not card.trained and card.source.endswith("cards/mynet-2x.yaml")
+    assert zoo.get_registry().architecture("mynet").defaults() == {"channels": 3, "scale": 2}  # written once: build()
+    assert main(["plugins", "--check", "mynet"]) == 0  # context=1 covers the measured receptive field
     Image.new("RGB", (12, 10), (200, 40, 90)).save(tmp_path / "in.png")
     assert main(["upscale", str(tmp_path / "in.png"), "-o", str(tmp_path / "x.png"), "-m", "mynet-2x"]) == 1
     assert "untrained" in capsys.readouterr().err
 
     config = {
         "name": "mynet-2x",
-        "model": {"architecture": "mynet", "hyperparameters": {"channels": 3}},
+        "model": {"architecture": "mynet"},  # the builder's defaults: hyperparameters are written once
         "data": {"synthetic": {"count": 2, "size": 48, "seed": 1}, "patch_size": 16, "max_patch_per_img": 2},
         "degradation": {"name": "seed-jpeg", "options": {"noise_level": 1}},
         "optim": {"steps": 2, "batch_size": 2, "lr": 0.01, "warmup_steps": 1, "threads": 1},
