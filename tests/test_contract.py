@@ -70,12 +70,14 @@ def test_callable_builder_defaults_and_shipped_plugins_write_them_once():
 
 @pytest.mark.parametrize("model, expected", [
     ("def build(*, channels, scale=2):\n    pass\n",
-     "parameter 'channels' has no default, expected one (its default hyperparameter). Fix: def build(*, channels=VALUE"),
+     "parameter 'channels' has no default, expected one (its default hyperparameter). "
+     "Fix: def build(*, channels=VALUE"),
     ("import math\ndef build(*, gain=math.pi, scale=2):\n    pass\n",
      "the default of parameter 'gain' is not a literal"),
     ("def build(channels=8, *, scale=2):\n    pass\n",
      "takes ['channels'] by position; hyperparameters must be keyword-only"),
-    ("def build(*, scale=3):\n    pass\n", "says scale=2 but its default hyperparameter scale is 3. Fix: make them agree"),
+    ("def build(*, scale=3):\n    pass\n",
+     "says scale=2 but its default hyperparameter scale is 3. Fix: make them agree"),
     ("build = None\n", "cannot be read without importing it (not a top-level def). Fix: pass hyperparameters="),
 ])
 def test_a_builder_zoo_cannot_read_is_one_problem_line_at_registration(install_plugin, model, expected):
@@ -85,7 +87,8 @@ def test_a_builder_zoo_cannot_read_is_one_problem_line_at_registration(install_p
 
 
 def test_explicit_hyperparameters_must_name_the_builder_parameters(install_plugin):
-    problems = _plugin(install_plugin, "c", '"zoo_contract_model:build"', ', hyperparameters={"chanels": 8, "scale": 2}')
+    given = ', hyperparameters={"chanels": 8, "scale": 2}'
+    problems = _plugin(install_plugin, "c", '"zoo_contract_model:build"', given)
     assert len(problems) == 1, problems
     assert "(not in the builder: chanels)" in problems[0] and "(not declared: channels, gain, name)" in problems[0]
     model = "def build(*, width=8, scale=2):\n    pass\n"  # a different default is fine: the names agree
@@ -96,13 +99,16 @@ def test_explicit_hyperparameters_must_name_the_builder_parameters(install_plugi
 
 def test_explicit_hyperparameters_of_a_builder_only_import_shows_are_checked_when_built(install_plugin):
     model = "def _build(*, width=8):\n    pass\n\nbuild = _build\n"  # not a top-level def: read on import
-    assert _plugin(install_plugin, "e", '"zoo_contract_model:build"', ', hyperparameters={"depth": 2}', model=model) == []
-    with pytest.raises(zoo.ZooError, match=r"takes \['width'\] but the architecture declares hyperparameters \['depth'\]"):
+    given = ', hyperparameters={"depth": 2}'
+    assert _plugin(install_plugin, "e", '"zoo_contract_model:build"', given, model=model) == []
+    expected = r"takes \['width'\] but the architecture declares hyperparameters \['depth'\]"
+    with pytest.raises(zoo.ZooError, match=expected):
         get_registry().architecture("contract-e").create()
 
 
 @pytest.mark.parametrize("extra, expected", [
-    (', size_multiple="2"', "size_multiple must be a whole number from 1 or a function of the hyperparameters, got '2'"),
+    (', size_multiple="2"', "size_multiple must be a whole number from 1 or a function of the hyperparameters, "
+                            "got '2'"),
     (", supports_fp16=1", "supports_fp16 must be True or False, got 1"),
     (', default_card="contract-nope"', "names default_card 'contract-nope', which no plugin registers"),
 ])

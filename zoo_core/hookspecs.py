@@ -18,7 +18,7 @@ def register_commands(register: Register) -> None:
 
 @hookspec
 def register_architectures(register: Register) -> None:
-    """Register model architectures: register(zoo.Architecture(...))."""
+    """Register model architectures: register(zoo.Architecture(...)), hyperparameters read from its builder."""
 
 
 @hookspec

@@ -143,7 +143,8 @@ def _check_architectures(names: list[str]) -> int:
             problems = check_architecture(arch)
         except Exception as exc:  # a plugin's network that fails to build is its problem line, not a traceback
             problems = [f"Architecture '{arch_id}' failed to build or run: {type(exc).__name__}: {exc}"]
-        for line in problems or [f"Architecture '{arch_id}': context {arch.geometry().context} covers its receptive field"]:
+        ok = f"Architecture '{arch_id}': context {arch.geometry().context} covers its receptive field"
+        for line in problems or [ok]:
             print(f"check: {line}")
         failed += bool(problems)
     return 1 if failed else 0
