@@ -10,10 +10,10 @@ from zoo_core.cards import parse_card
 
 FAMILY = Family(package="no-such-package-zoo-test", folder="pkg/models", url="https://example.org/up", license="MIT",
                 repo_id="org/repo", cards=Path("/nonexistent"))
-SPEC = CardSpec(name="fam-2x", architecture="upconv7", stem="FAM_UP2X", task={"scale": 2, "noise_level": -1, "style": "art"},
-                upstream="the upstream model", description="A card.", tags=["fam"], hyperparameters={"scale": 2},
-                extra={"default": True})
-FILES = [{"path": "pkg/models/FAM_UP2X.param", "sha256": "a" * 64}, {"path": "pkg/models/FAM_UP2X.bin", "sha256": "b" * 64}]
+SPEC = CardSpec(name="fam-2x", architecture="upconv7", stem="FAM_UP2X",
+                task={"scale": 2, "noise_level": -1, "style": "art"}, upstream="the upstream model",
+                description="A card.", tags=["fam"], hyperparameters={"scale": 2}, extra={"default": True})
+FILES = [{"path": f"pkg/models/FAM_UP2X.{ext}", "sha256": c * 64} for ext, c in (("param", "a"), ("bin", "b"))]
 
 
 def test_card_carries_provenance_and_keeps_what_was_measured():

