@@ -1,6 +1,7 @@
 """The ncnn backend: exporter round trips against torch, what it refuses, and zoo.load's backend choice."""
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import zoo
-from zoo_core.api import pick_backend
+from zoo_core.api import backend_named, build_model, pick_backends
 from zoo_core.default_plugins.backend_ncnn import OPTIONS, NcnnRunner
 from zoo_core.default_plugins.ncnn_export import TAG_FP16, UnsupportedModule, export_ncnn, trace_layers
 
@@ -138,16 +139,20 @@ def test_unsupported_modules_are_refused(module):
         trace_layers(module)
 
 
-def test_supports_only_exportable_cpu_fp32():
-    backend = zoo.get_registry().backend("ncnn")
-    assert backend.supports(arch_id="upconv7", device="cpu", precision="fp32")
-    assert not backend.supports(arch_id="upconv7", device="cuda", precision="fp32")
-    assert not backend.supports(arch_id="upconv7", device="cpu", precision="bf16")
-    assert backend.supports(arch_id="drrn-lite", device="cpu", precision="fp32")  # bicubic as a fixed conv
-    assert pick_backend("drrn-lite", "cpu", "fp32", None).name == "ncnn"
-    assert pick_backend("upconv7", "cpu", "bf16", None).name == "torch"
-    with pytest.raises(zoo.ZooError, match="cannot run 'upconv7' on cpu in bf16"):
-        pick_backend("upconv7", "cpu", "bf16", "ncnn")
+def test_supports_says_why_per_card():
+    backend = backend_named("ncnn")
+    card = zoo.get_card("drrn-lite")  # weights shipped in its plugin: no rebuild needed
+    module = build_model(card)
+    assert backend.supports(card, module, device="cpu", precision="fp32") is None  # bicubic as a fixed conv
+    assert "CPU only" in backend.supports(card, module, device="cuda", precision="fp32")
+    assert "fp32 only" in backend.supports(card, module, device="cpu", precision="bf16")
+    other = dataclasses.replace(card, architecture="test-interp")  # decided on the module, not on a name lookup
+    assert backend.supports(other, nn.Sequential(Interp()), device="cpu", precision="fp32").startswith(
+        "the ncnn exporter cannot express 'test-interp'")
+    assert [b.name for b in pick_backends(card, module, "cpu", "fp32", None)] == ["ncnn", "torch"]
+    assert [b.name for b in pick_backends(card, module, "cpu", "bf16", None)] == ["torch"]
+    with pytest.raises(zoo.ZooError, match=r"Backend 'ncnn' cannot run 'drrn-lite' on cpu in bf16: ncnn runs fp32 only"):
+        pick_backends(card, module, "cpu", "bf16", "ncnn")
 
 
 @pytest.mark.slow
@@ -165,28 +170,54 @@ def test_load_defaults_to_ncnn_on_cpu_and_torch_can_be_forced():
     assert int(np.abs(c.astype(int) - a).max()) <= 1 and np.mean(c != a) < 1e-3
 
 
-@pytest.mark.slow
-def test_auto_picked_backend_that_fails_to_prepare_falls_back_to_torch(install_plugin):
-    install_plugin("zoo-aaa-broken", "zoo_aaa_broken", '''
-        import zoo
+BACKEND_PLUGIN = '''
+    import zoo
+    from zoo_core.interfaces import Backend
 
-        class Broken:
-            name = "aaa-broken"
-            description = "claims every default, then refuses the card"
+    class Picky(Backend):
+        name = "aaa-picky"
+        description = "default-eligible everywhere, but refuses every card, saying why"
+        prepared = 0
 
-            def supports(self, *, arch_id, device, precision):
-                return True
+        def supports(self, card, module, *, device, precision):
+            return f"it never runs {card.name}"
 
-            def default_for(self, *, arch_id, device, precision):
-                return True
+        def default_for(self, card, *, device, precision):
+            return True
 
-            def prepare(self, *, module, arch_id, device, precision, threads):
-                raise zoo.ZooError("cannot export this card")
+        def prepare(self, *, module, arch_id, device, precision, threads):
+            Picky.prepared += 1
+            raise AssertionError("prepare() of a backend that does not support the card")
 
-        @zoo.hookimpl
-        def register_backends(register):
-            register(Broken())
-    ''')
-    assert zoo.load("upconv7-scale2x").backend == "torch"  # sorted first, failed, so the reference runs
+    class Broken(Picky):
+        name = "aab-broken"
+        description = "says it supports every card, then fails to prepare it"
+
+        def supports(self, card, module, *, device, precision):
+            return None
+
+        def prepare(self, *, module, arch_id, device, precision, threads):
+            raise zoo.ZooError("cannot export this card")
+
+    @zoo.hookimpl
+    def register_backends(register):
+        register(Picky())
+        register(Broken())
+'''
+
+
+def test_auto_pick_asks_supports_and_says_when_a_backend_fails(install_plugin, caplog):
+    install_plugin("zoo-aaa-backends", "zoo_aaa_backends", BACKEND_PLUGIN)
+    with caplog.at_level("WARNING", logger="zoo"):
+        up = zoo.load("example-tiny-nearest")
+    assert up.backend == "ncnn"  # sorted first: Picky said no (never prepared), Broken failed, ncnn ran it
+    assert "Backend 'aab-broken' failed to prepare 'example-tiny-nearest' (cannot export this card); using 'ncnn'" \
+        in caplog.text and "aaa-picky" not in caplog.text
+    with pytest.raises(zoo.ZooError, match="Backend 'aaa-picky' cannot run 'example-tiny-nearest' on cpu in fp32: "
+                       "it never runs example-tiny-nearest"):
+        zoo.load("example-tiny-nearest", backend="aaa-picky")  # asked for by name: the reason is the error
     with pytest.raises(zoo.ZooError, match="cannot export"):
-        zoo.load("upconv7-scale2x", backend="aaa-broken")  # asked for by name: the error is shown
+        zoo.load("example-tiny-nearest", backend="aab-broken")
+    import zoo_aaa_backends
+
+    assert zoo_aaa_backends.Picky.prepared == 0

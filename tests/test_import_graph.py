@@ -90,3 +90,27 @@ def test_the_walker_sees_function_level_and_relative_imports() -> None:
 def test_zoo_core_has_no_import_cycle() -> None:
     found = cycles(graph())
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def _reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for w in edges.get(todo.pop(), ()):
+            if w not in seen:
+                seen.add(w)
+                todo.append(w)
+    return seen
+
+
+def test_weights_is_a_plain_chain_that_never_looks_names_up() -> None:
+    """zoo_core.weights gets architectures and formats passed in: it never reaches the registry, even indirectly."""
+    edges = graph()
+    weights = {m for m in edges if m.startswith("zoo_core.weights.")}
+    assert {"zoo_core.weights.sources", "zoo_core.weights.resolve", "zoo_core.weights.hub"} <= weights
+    inner = {m: edges[m] & weights for m in weights}
+    assert not cycles(inner)
+    for m in sorted(weights):
+        assert "zoo_core.registry" not in _reachable(edges, m), m
+    for source_module in ("zoo_core.weights.hub", "zoo_core.weights.upstream", "zoo_core.weights.cache"):
+        assert not inner[source_module] & {"zoo_core.weights.hub", "zoo_core.weights.upstream",
+                                           "zoo_core.weights.sources", "zoo_core.weights.resolve"}, source_module

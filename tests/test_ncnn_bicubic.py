@@ -128,4 +128,5 @@ def test_channel_concat_exports_exactly_and_rrdbnet_takes_ncnn():
         ref = rrdb(x)
     out = run_ncnn(rrdb, x)
     assert out.shape == ref.shape and torch.allclose(out, ref, atol=1e-5), float((out - ref).abs().max())
-    assert get_registry().backend("ncnn").supports(arch_id="rrdbnet", device="cpu", precision="fp32")
+    card = zoo.get_card("realesrgan-x4plus-anime")  # an rrdbnet card: supports() decides on the module itself
+    assert get_registry().backend("ncnn").supports(card, rrdb, device="cpu", precision="fp32") is None

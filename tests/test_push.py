@@ -113,10 +113,8 @@ def test_dry_run_publishes_weights_that_ship_inside_a_plugin(tmp_path, capsys):
 
 def test_card_file_with_run_weights_is_pushed_under_its_name(tmp_path, capsys):
     src = zoo.get_card("example-tiny-nearest")
-    from zoo_core.weights.resolve import local_weights
-
     weights = tmp_path / "run.safetensors"
-    weights.write_bytes(local_weights(src).read_bytes())
+    weights.write_bytes(zoo.fetch(src.name).read_bytes())
     data = {**src.to_dict(), "name": "my-tiny", "weights": {"file": "run.safetensors", "sha256": src.weights["sha256"]}}
     (tmp_path / "my-tiny.yaml").write_text(yaml.safe_dump(data))
     out = tmp_path / "stage"

@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .cards import Card, load_card_file
-from .errors import ZooError
+from .errors import PluginError, ZooError
+from .interfaces import Backend, Runner, WeightFormat, checked
+from .lazy import LazyObject
 from .registry import check_card, get_registry
-from .weights.resolve import local_weights, weights_path
+from .weights.convert import converted_bytes, write_converted
+from .weights.resolve import Notify, locate, resolve
 from .weights.safetensors_io import load_into, load_safetensors
+from .weights.sources import OFFLINE, Source, chain
+from .weights.upstream import upstream_available
 
 if TYPE_CHECKING:  # torch is imported where a network is built: listing and describing models stays light
     import torch
@@ -46,19 +52,71 @@ def default_card() -> Card:
     return get_registry().default_card()
 
 
+def weight_format(name: str) -> WeightFormat:
+    """The registered weight format, imported now if it is a built-in, and checked."""
+    return _loaded(get_registry().weight_format(name), WeightFormat)
+
+
+def backend_named(name: str) -> Backend:
+    """The registered backend, imported now if it is a built-in, and checked."""
+    return _loaded(get_registry().backend(name), Backend)
+
+
+def _loaded(obj: Any, kind: type) -> Any:
+    real = obj.loaded() if isinstance(obj, LazyObject) else obj
+    checked(real, kind)  # a lazily registered object is first seen here
+    return real
+
+
+def convert_to_bytes(arch_id: str, fmt: str, paths: Sequence[Path], hyperparameters: Mapping[str, Any] | None = None) -> bytes:
+    """Convert `paths` with the named format for the named architecture; safetensors bytes (deterministic)."""
+    return converted_bytes(get_registry().architecture(arch_id), weight_format(fmt), paths, hyperparameters)
+
+
+def convert_file(arch_id: str, fmt: str, paths: Sequence[Path], out: Path,
+                 hyperparameters: Mapping[str, Any] | None = None) -> str:
+    """Convert and write `out` atomically; returns its sha256."""
+    return write_converted(get_registry().architecture(arch_id), weight_format(fmt), paths, out, hyperparameters)
+
+
+def _convert_upstream(card: Card, paths: Sequence[Path]) -> bytes:
+    return convert_to_bytes(card.architecture, card.upstream["format"], paths, card.hyperparameters)
+
+
+def weight_sources(*, upstream_dir: Path | None = None, progress: bool = True) -> list[Source]:
+    """The chain a card's weights are looked for in: shipped, zoo cache, Hub cache, Hub, upstream rebuild."""
+    return chain(upstream_dir=upstream_dir, progress=progress, convert=_convert_upstream)
+
+
+def weights_for(card: Card, *, upstream_dir: Path | None = None, progress: bool = True,
+                notify: Notify | None = None) -> Path:
+    """A verified local path to the card's weights (hashed once); `notify` hears about fallbacks."""
+    return resolve(card, weight_sources(upstream_dir=upstream_dir, progress=progress), notify=notify)
+
+
+def locate_weights(card: Card, *, upstream_dir: Path | None = None, progress: bool = True,
+                   notify: Notify | None = None) -> tuple[Path, str]:
+    """Like weights_for, plus how they came (`zoo fetch` says 'downloaded', 'already here'…)."""
+    path, source = locate(card, weight_sources(upstream_dir=upstream_dir, progress=progress), notify=notify)
+    return path, source.how
+
+
 def is_available_offline(card: Card) -> bool:
     """Whether load() would work with no network (weights present, or rebuildable from upstream)."""
-    from .weights.upstream import upstream_available
-
     try:
-        return local_weights(card) is not None or upstream_available(card)
-    except ZooError:
+        resolve(card, OFFLINE, notify=lambda _message: None)
+        return True
+    except ZooError:  # missing, corrupt, untrained, a bad ZOO_HUB_REPO: not here, and 'zoo fetch' says why
+        pass
+    try:
+        return upstream_available(card)
+    except ZooError:  # an upstream file that is not the original: not usable offline either
         return False
 
 
 def fetch(name: str, *, upstream_dir: Path | None = None, progress: bool = True) -> Path:
     """Make sure the model's weights are local and verified; return their path."""
-    return weights_path(get_card(name), upstream_dir=upstream_dir, progress=progress)
+    return weights_for(get_card(name), upstream_dir=upstream_dir, progress=progress)
 
 
 def resolve_device(device: str) -> str:
@@ -78,7 +136,7 @@ def build_model(card: Card, weights: str | Path | None = None) -> torch.nn.Modul
     """The architecture built with the card's hyperparameters and its (verified) weights loaded."""
     arch = get_registry().architecture(card.architecture)
     module = arch.create(card.hyperparameters)
-    path = Path(weights) if weights else weights_path(card)
+    path = Path(weights) if weights else weights_for(card)
     tensors, meta = load_safetensors(path)
     _check_hyperparameters(card, arch.resolve_hyperparameters(card.hyperparameters), meta, path)
     load_into(module, tensors, str(path))
@@ -102,28 +160,52 @@ def _check_hyperparameters(card: Card, built: dict[str, Any], meta: dict[str, st
                        "Use the card exported with these weights (zoo load/eval accept a card .yaml file).")
 
 
-def pick_backend(arch_id: str, device: str, precision: str, backend: str | None) -> Any:
-    """The named backend; by default the first (by name) whose `default_for(...)` is true, else torch.
-
-    A backend declares itself default-eligible only where it matches torch fp32 to within one 8-bit
-    level; `backend="torch"` always forces the reference.
-    """
-    reg = get_registry()
-    if backend is None:
-        return next((b for _, b in sorted(reg.backends.items()) if _default_for(b, arch_id, device, precision)),
-                    reg.backend("torch"))
-    chosen = reg.backend(backend)
-    if not chosen.supports(arch_id=arch_id, device=device, precision=precision):
-        raise ZooError(
-            f"Backend '{chosen.name}' cannot run '{arch_id}' on {device} in {precision}. "
-            f"Try --backend torch or --precision fp32."
-        )
+def _usable(name: str, card: Card, module: torch.nn.Module, device: str, precision: str) -> Backend:
+    chosen = backend_named(name)
+    reason = chosen.supports(card, module, device=device, precision=precision)
+    if reason:
+        raise ZooError(f"Backend '{chosen.name}' cannot run '{card.name}' on {device} in {precision}: {reason}. "
+                       "Try --backend torch, --device cpu or --precision fp32.")
     return chosen
 
 
-def _default_for(b: Any, arch_id: str, device: str, precision: str) -> bool:
-    check = getattr(b, "default_for", None)
-    return callable(check) and bool(check(arch_id=arch_id, device=device, precision=precision))
+def pick_backends(card: Card, module: torch.nn.Module, device: str, precision: str, backend: str | None) -> list[Backend]:
+    """The named backend; by default every one (by name) whose `default_for` and `supports` agree, then torch.
+
+    A backend declares itself default-eligible only where it matches torch fp32 to within one 8-bit
+    level; `backend="torch"` always forces the reference. A named backend that cannot run the card: ZooError.
+    """
+    if backend is not None:
+        return [_usable(backend, card, module, device, precision)]
+    auto = []
+    for name in sorted(get_registry().backends):
+        b = backend_named(name) if name != "torch" else None
+        if b is not None and b.default_for(card, device=device, precision=precision):
+            reason = b.supports(card, module, device=device, precision=precision)
+            if reason is None:
+                auto.append(b)
+            else:  # expected (a card the fast engine cannot express): the next backend runs it
+                logging.getLogger("zoo").debug("backend '%s' skipped for '%s': %s", name, card.name, reason)
+    return auto + [_usable("torch", card, module, device, precision)]
+
+
+def _runner(b: Backend, card: Card, module: torch.nn.Module, options: dict[str, Any]) -> Runner:
+    runner = b.prepare(module=module, arch_id=card.architecture, **options)
+    if not isinstance(runner, Runner):
+        raise PluginError(f"Backend '{b.name}' returned a {type(runner).__name__} from prepare(); expected a "
+                          "zoo_core.interfaces.Runner. Fix: make its runner subclass Runner.")
+    return runner
+
+
+def _prepare(candidates: list[Backend], card: Card, module: torch.nn.Module, **options: Any) -> tuple[Backend, Runner]:
+    """The first candidate that prepares the module; one failing after `supports` said yes is warned about."""
+    for b, after in zip(candidates, candidates[1:]):
+        try:
+            return b, _runner(b, card, module, options)
+        except ZooError as err:  # a plugin bug: say so, and run the card on the next backend
+            logging.getLogger("zoo").warning("Backend '%s' failed to prepare '%s' (%s); using '%s' instead.",
+                                             b.name, card.name, err, after.name)
+    return candidates[-1], _runner(candidates[-1], card, module, options)
 
 
 def load(
@@ -159,16 +241,10 @@ def load(
 
     check_precision(dev, precision)  # bf16 only where the CPU has it natively (emulated is 10-20x slower)
     module = build_model(card, weights)
-    chosen = pick_backend(arch.id, dev, precision, backend)
-    try:
-        runner = chosen.prepare(module=module, arch_id=arch.id, device=dev, precision=precision, threads=threads)
-    except ZooError:
-        if backend is not None or chosen.name == "torch":
-            raise
-        chosen = get_registry().backend("torch")  # an auto-picked fast backend that can't take this card
-        runner = chosen.prepare(module=module, arch_id=arch.id, device=dev, precision=precision, threads=threads)
+    candidates = pick_backends(card, module, dev, precision, backend)
+    chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
     return Upscaler(
         card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
-        device=dev, precision=precision, tile_size=tile_size or getattr(runner, "preferred_tile", None),
-        batch_size=batch_size or getattr(runner, "preferred_batch", 1), weights=str(weights or ""),
+        device=dev, precision=precision, tile_size=tile_size or runner.preferred_tile,
+        batch_size=batch_size or runner.preferred_batch, weights=str(weights or ""),
     )

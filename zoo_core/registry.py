@@ -12,7 +12,7 @@ from .cards import Card, check_variants_against, load_card_file, parse_card
 from .commands import Command
 from .data import DatasetSpec
 from .errors import CardError, DuplicateNameError, UnknownNameError, ZooError, did_you_mean
-from .interfaces import DegradationSpec, LossSpec
+from .interfaces import Backend, DegradationSpec, LossSpec, WeightFormat, checked
 from .lazy import LazyObject
 from .plugins import PluginInfo, make_manager
 
@@ -31,8 +31,9 @@ EXPECTED: dict[str, Callable[[Any], bool]] = {
     "architectures": lambda o: isinstance(o, Architecture),
     "degradations": lambda o: isinstance(o, DegradationSpec),
     "losses": lambda o: isinstance(o, LossSpec),
-    "weight_formats": lambda o: isinstance(o, LazyObject) or isinstance(getattr(o, "name", None), str) and callable(getattr(o, "convert", None)),
-    "backends": lambda o: isinstance(o, LazyObject) or isinstance(getattr(o, "name", None), str) and callable(getattr(o, "prepare", None)),
+    # a LazyObject (a built-in) is checked when first used: zoo_core.api loads and checks it
+    "weight_formats": lambda o: isinstance(o, LazyObject) or checked(o, WeightFormat),
+    "backends": lambda o: isinstance(o, LazyObject) or checked(o, Backend),
     "datasets": lambda o: isinstance(o, DatasetSpec),
 }
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import ZooError
-from ..weights.convert import convert_file
+from ..api import convert_file
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -6,10 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-from ..api import get_card, list_models
+from ..api import get_card, list_models, locate_weights
 from ..cards import Card
 from ..errors import UnknownNameError, ZooError
-from ..weights.resolve import local_weights, rebuilt_path, weights_path
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -44,14 +43,6 @@ def _warn(message: str) -> None:
     print(f"zoo: warning: {message}", file=sys.stderr)
 
 
-def _how(card: Card, before: Path | None, path: Path) -> str:
-    if not card.on_hub:
-        return "shipped with its plugin"
-    if before == path:
-        return "already here"
-    return "rebuilt from upstream" if path == rebuilt_path(card) else "downloaded"
-
-
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Fetch each model; report every failure on one line; exit 1 if any failed."""
     if args.upstream is not None and not os.path.isdir(args.upstream):
@@ -59,9 +50,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     failed = 0
     for card in cards_named(args.names):
         try:
-            before = local_weights(card) if card.on_hub else None
-            path = weights_path(card, upstream_dir=args.upstream, progress=not args.quiet, notify=_warn)
-            how = _how(card, before, path)
+            path, how = locate_weights(card, upstream_dir=args.upstream, progress=not args.quiet, notify=_warn)
             print(f"{card.name}: {path} ({how}, sha256 {card.weights['sha256'][:16]}… verified)")
         except ZooError as err:
             print(f"zoo: error: {err}", file=sys.stderr)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from pathlib import Path
 
+from ..api import weights_for
 from ..errors import ZooError
 from ..weights.push import hub_weights, push, refuse_existing, stage
 from .fetch_cmd import cards_named
@@ -31,16 +33,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_push(args: argparse.Namespace) -> int:
     """Stage (dry run) or push."""
     cards = cards_named(args.names)
+    # Before a first push the Hub lacks the files: rebuilding is expected, so say nothing (sha256 is checked).
+    locate = functools.partial(weights_for, upstream_dir=args.upstream, progress=False, notify=lambda _message: None)
     if args.dry_run is not None:
         if os.path.lexists(args.dry_run) and not os.path.isdir(args.dry_run):
             raise ZooError(f"--dry-run '{args.dry_run}' exists and is not a folder.")
         refuse_existing(cards, args.dry_run)
-        for path in stage(cards, args.dry_run, args.repo_id, upstream_dir=args.upstream):
+        for path in stage(cards, args.dry_run, args.repo_id, locate=locate):
             print(path)
         _say_new_weights(cards, args.repo_id)
         print(f"dry run: nothing uploaded; 'zoo push {' '.join(args.names)} --repo-id {args.repo_id}' would send these.")
         return 0
-    print(push(cards, args.repo_id, private=args.private, message=args.message, upstream_dir=args.upstream))
+    print(push(cards, args.repo_id, locate=locate, private=args.private, message=args.message))
     _say_new_weights(cards, args.repo_id)
     return 0
 

@@ -4,19 +4,24 @@ Exact path (fp32): ncnn's Winograd/sgemm fp32 kernels, within ~1e-5 of torch fp3
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..errors import ZooError
+from ..interfaces import Backend, Runner
 from .ncnn_export import NcnnModel, UnsupportedModule, export_ncnn, trace_layers
+
+if TYPE_CHECKING:
+    from ..cards import Card
 
 # ncnn options per precision. fp32 keeps every kernel in fp32 (fp16/bf16 storage off: exact path).
 OPTIONS: dict[str, dict[str, bool]] = {
@@ -51,7 +56,7 @@ def load_net(model: NcnnModel, *, threads: int, options: dict[str, bool]) -> Any
     return net
 
 
-class NcnnRunner:
+class NcnnRunner(Runner):
     """Runs NCHW float batches; a batch's tiles run concurrently, one ncnn thread each."""
 
     def __init__(self, *, model: NcnnModel, threads: int, workers: int, options: dict[str, bool]):
@@ -92,44 +97,48 @@ class NcnnRunner:
         return torch.from_numpy(np.stack(outs))
 
 
-class NcnnBackend:
+class NcnnBackend(Backend):
     """ncnn on the CPU for every module the exporter can express (plain conv stacks and simple DAGs)."""
 
     name = "ncnn"
     description = "ncnn CPU engine (PyPI ncnn) fed by a direct exporter; fp32 within 1e-5 of torch; tiles in parallel"
 
     def __init__(self) -> None:
-        self._exportable: dict[str, bool] = {}
+        self._refusals: dict[str, str | None] = {}  # architecture + hyperparameters -> why the exporter refuses
 
-    def _can_export(self, arch_id: str) -> bool:
-        if arch_id not in self._exportable:
-            from ..registry import get_registry
-
+    def _export_refusal(self, card: Card, module: nn.Module) -> str | None:
+        key = json.dumps([card.architecture, card.hyperparameters], sort_keys=True, default=str)
+        if key not in self._refusals:
             try:
-                trace_layers(get_registry().architecture(arch_id).create())
-                self._exportable[arch_id] = True
-            except (UnsupportedModule, ZooError):
-                self._exportable[arch_id] = False
-        return self._exportable[arch_id]
+                trace_layers(module)  # the card's own module: hyperparameters may change what it contains
+                self._refusals[key] = None
+            except ZooError as err:  # UnsupportedModule among them: the reason is kept and shown
+                self._refusals[key] = f"the ncnn exporter cannot express '{card.architecture}' ({err})"
+        return self._refusals[key]
 
-    def supports(self, *, arch_id: str, device: str, precision: str) -> bool:
-        """CPU only, fp32, and only architectures the exporter can express."""
-        if device != "cpu" or precision not in OPTIONS:
-            return False
+    def supports(self, card: Card, module: nn.Module, *, device: str, precision: str) -> str | None:
+        """CPU only, fp32, and only modules the exporter can express."""
+        if device != "cpu":
+            return "ncnn runs on the CPU only"
+        if precision not in OPTIONS:
+            return f"ncnn runs {', '.join(OPTIONS)} only"
         try:
             import ncnn  # noqa: F401
         except ImportError:
-            return False
-        return self._can_export(arch_id)
+            return "the 'ncnn' package is not installed (pip install ncnn)"
+        return self._export_refusal(card, module)
 
-    def default_for(self, *, arch_id: str, device: str, precision: str) -> bool:
+    def default_for(self, card: Card, *, device: str, precision: str) -> bool:
         """Eligible as the default: fp32 on the CPU stays within one 8-bit level of torch fp32."""
-        return precision == "fp32" and self.supports(arch_id=arch_id, device=device, precision=precision)
+        return precision == "fp32" and device == "cpu"
 
     def prepare(self, *, module: nn.Module, arch_id: str, device: str, precision: str, threads: int | None) -> NcnnRunner:
-        """Export the loaded module and load it into ncnn."""
-        if not self.supports(arch_id=arch_id, device=device, precision=precision):
+        """Export the loaded module and load it into ncnn (zoo.load asked `supports` first)."""
+        if device != "cpu" or precision not in OPTIONS:
             raise ZooError(f"Backend 'ncnn' cannot run '{arch_id}' on {device} in {precision}. Use --backend torch.")
         n = threads or cpu_count()
-        model = export_ncnn(module)
+        try:
+            model = export_ncnn(module)
+        except UnsupportedModule as err:
+            raise ZooError(f"Backend 'ncnn' cannot export '{arch_id}' ({err}). Use --backend torch.") from None
         return NcnnRunner(model=model, threads=n, workers=n, options=OPTIONS[precision])

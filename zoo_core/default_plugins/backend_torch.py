@@ -1,13 +1,20 @@
 """The reference backend: plain PyTorch, any architecture, CPU or CUDA, fp32/bf16/fp16."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+from ..interfaces import Backend, Runner
+
+if TYPE_CHECKING:
+    from ..cards import Card
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-class TorchRunner:
+class TorchRunner(Runner):
     """Runs batches through the module under inference_mode on the chosen device and dtype."""
 
     def __init__(self, module: nn.Module, device: str, precision: str):
@@ -27,17 +34,21 @@ class TorchRunner:
         return out.float().cpu()
 
 
-class TorchBackend:
+class TorchBackend(Backend):
     """PyTorch eager: the exact reference, for every registered architecture."""
 
     name = "torch"
     description = "PyTorch eager (reference; any architecture; cpu/cuda; fp32/bf16/fp16)"
 
-    def supports(self, *, arch_id: str, device: str, precision: str) -> bool:
+    def supports(self, card: Card, module: nn.Module, *, device: str, precision: str) -> str | None:
         """Every architecture; CUDA only when available; fp16 only on CUDA (slow/unsupported on CPU)."""
+        if precision not in DTYPES:
+            return f"it knows no precision '{precision}' (only {', '.join(DTYPES)})"
         if device.startswith("cuda") and not torch.cuda.is_available():
-            return False
-        return precision in DTYPES and not (precision == "fp16" and device == "cpu")
+            return "no CUDA GPU is available"
+        if precision == "fp16" and device == "cpu":
+            return "fp16 runs on CUDA only"
+        return None
 
     def prepare(self, *, module: nn.Module, arch_id: str, device: str, precision: str, threads: int | None) -> TorchRunner:
         """Move the module to the device/dtype; set the thread count if asked."""

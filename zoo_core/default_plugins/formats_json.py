@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..errors import WeightsError
-from ..interfaces import ConvertedWeights
+from ..interfaces import ConvertedWeights, WeightFormat
 from .conv_stack import SourceLayer, assign_layers
 
 CONV_CLASSES = {
@@ -73,7 +73,7 @@ def _read_layer(i: int, layer: dict[str, Any], path: Path) -> SourceLayer:
     return SourceLayer(name=f"{i}:{cls}", weight=weight, bias=bias, transposed=transposed, stride=stride, padding=padding)
 
 
-class Waifu2xJsonFormat:
+class Waifu2xJsonFormat(WeightFormat):
     """The JSON files of nagadomi/waifu2x (models/*/*.json, written by tools/export_model.lua)."""
 
     name = "json"

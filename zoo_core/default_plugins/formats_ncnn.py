@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import WeightsError
-from ..interfaces import ConvertedWeights
+from ..interfaces import ConvertedWeights, WeightFormat
 from .conv_stack import WEIGHT_TYPES, SourceLayer, assign_layers
 from .ncnn_bin import BinReader, read_layer_weights
 
@@ -50,7 +50,7 @@ def parse_param(path: Path) -> list[dict]:
     return layers
 
 
-class NcnnFormat:
+class NcnnFormat(WeightFormat):
     """ncnn model files (waifu2x-ncnn-vulkan, realesrgan-ncnn-vulkan… and the sr-vulkan-model-* packages)."""
 
     name = "ncnn"

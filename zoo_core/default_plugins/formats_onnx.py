@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import WeightsError
-from ..interfaces import ConvertedWeights
+from ..interfaces import ConvertedWeights, WeightFormat
 from .conv_stack import SourceLayer, assign_layers
 
 CONV_OPS = {"Conv": False, "ConvTranspose": True}
@@ -72,7 +72,7 @@ def _read_node(node: Any, inits: dict[str, Any], path: Path) -> SourceLayer:
     )
 
 
-class OnnxFormat:
+class OnnxFormat(WeightFormat):
     """ONNX models whose Conv/ConvTranspose weights are initializers (e.g. waifu2x's opset-6 exports)."""
 
     name = "onnx"

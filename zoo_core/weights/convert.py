@@ -1,25 +1,29 @@
-"""`zoo convert`: foreign weights → deterministic safetensors with provenance metadata."""
+"""`zoo convert`: foreign weights → deterministic safetensors with provenance metadata.
+
+The caller passes the architecture and weight format objects (zoo_core.api looks them up by name).
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..atomic import fs_reason, refuse_inputs
 from ..errors import WeightsError
-from ..registry import get_registry
 from .safetensors_io import atomic_write_bytes, load_into, save_safetensors, serialize, sha256_file
 
+if TYPE_CHECKING:
+    from ..architecture import Architecture
+    from ..interfaces import WeightFormat
 
-def convert_to_bytes(
-    arch_id: str, fmt: str, paths: Sequence[Path], hyperparameters: Mapping[str, Any] | None = None
+
+def converted_bytes(
+    arch: Architecture, converter: WeightFormat, paths: Sequence[Path], hyperparameters: Mapping[str, Any] | None = None
 ) -> bytes:
-    """Convert `paths` with the named format and return safetensors bytes (same input → same bytes)."""
-    reg = get_registry()
-    arch = reg.architecture(arch_id)
-    converter = reg.weight_format(fmt)
+    """Convert `paths` with `converter` for `arch`; return safetensors bytes (same input → same bytes)."""
+    arch_id, fmt = arch.id, converter.name
     hp = arch.resolve_hyperparameters(hyperparameters)
     paths = [Path(p) for p in paths]
     for p in paths:
@@ -38,7 +42,7 @@ def convert_to_bytes(
         "architecture": arch_id,
         "hyperparameters": json.dumps(hp, sort_keys=True),
         "format": fmt,
-        "converter": f"zoo-{fmt}/{getattr(converter, 'version', '1')}",
+        "converter": f"zoo-{fmt}/{converter.version}",
         "source_files": json.dumps([p.name for p in paths]),
         "source_sha256": json.dumps([sha256_file(p) for p in paths]),
         **result.metadata,
@@ -46,14 +50,15 @@ def convert_to_bytes(
     return serialize(result.state_dict, metadata)
 
 
-def convert_file(
-    arch_id: str, fmt: str, paths: Sequence[Path], out: Path, hyperparameters: Mapping[str, Any] | None = None
+def write_converted(
+    arch: Architecture, converter: WeightFormat, paths: Sequence[Path], out: Path,
+    hyperparameters: Mapping[str, Any] | None = None,
 ) -> str:
     """Convert and write `out` atomically (never over one of its inputs); returns its sha256."""
     refuse_inputs(Path(out), [Path(p) for p in paths], WeightsError)
-    data = convert_to_bytes(arch_id, fmt, paths, hyperparameters)
+    data = converted_bytes(arch, converter, paths, hyperparameters)
     atomic_write_bytes(Path(out), data)
     return hashlib.sha256(data).hexdigest()
 
 
-__all__ = ["convert_to_bytes", "convert_file", "save_safetensors"]
+__all__ = ["converted_bytes", "write_converted", "save_safetensors"]

@@ -10,12 +10,12 @@ import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ..cards import Card
 from ..errors import FetchError
-from .safetensors_io import sha256_file
+from .problems import SettingError
 
 ENV_REPO = "ZOO_HUB_REPO"
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -47,10 +47,10 @@ def hub_location(card: Card) -> HubLocation:
         repo, _, rev = override.partition("@")
         revision = rev or revision
         if not REPO_RE.match(repo):
-            raise FetchError(f"{ENV_REPO}={override!r} is not ORG/NAME[@REVISION]. Fix the variable or unset it.")
+            raise SettingError(f"{ENV_REPO}={override!r} is not ORG/NAME[@REVISION]. Fix the variable or unset it.")
     name = w["filename"]
     if not name or name.startswith("/") or "\\" in name or ".." in name.split("/"):
-        raise FetchError(f"{card.source}: field 'weights.filename' {name!r} must be a file name inside the Hub "
+        raise SettingError(f"{card.source}: field 'weights.filename' {name!r} must be a file name inside the Hub "
                          "repo (no '..', no leading '/'). Fix the card.")
     return HubLocation(repo_id=repo, filename=name, revision=revision)
 
@@ -79,17 +79,15 @@ def remove_cached(path: Path) -> None:
         target.unlink(missing_ok=True)
 
 
-def cached_hub_file(card: Card) -> Path | None:
-    """The verified file in the Hub cache, without any network access; else None."""
+def cached_file(card: Card) -> Path | None:
+    """The file in the Hub cache (not verified here: the resolver checks it), without any network access."""
     from huggingface_hub import try_to_load_from_cache
 
     loc, settings = hub_location(card), hub_settings()
     hit = try_to_load_from_cache(
         repo_id=loc.repo_id, filename=loc.filename, revision=loc.revision, cache_dir=settings["cache_dir"]
     )
-    if isinstance(hit, str) and Path(hit).is_file() and sha256_file(Path(hit)) == card.weights["sha256"]:
-        return Path(hit)
-    return None
+    return Path(hit) if isinstance(hit, str) and Path(hit).is_file() else None
 
 
 def _unreachable(settings: dict[str, Any]) -> str:
@@ -154,24 +152,24 @@ def _hf_download(card: Card, loc: HubLocation, settings: dict[str, Any], progres
         raise FetchError(f"Could not download '{card.name}' ({loc}): {_reason(exc, loc, settings)}.") from None
 
 
-def download(card: Card, *, progress: bool = True) -> Path:
+def download(card: Card, *, progress: bool = True, wrong_digest: Callable[[Path], str | None]) -> Path:
     """hf_hub_download the card's file at its pinned revision; a file with the wrong sha256 is deleted.
 
-    A bad copy already in the cache is replaced by one fresh download; if the Hub itself serves bad bytes,
-    they are deleted and HubCorruptError says so.
+    `wrong_digest` is the resolver's check (None: the card's sha256). A bad copy already in the cache is
+    replaced by one fresh download; if the Hub itself serves bad bytes, they are deleted and HubCorruptError
+    says so.
     """
     loc, settings = hub_location(card), hub_settings()
-    expected = card.weights["sha256"]
     path = _hf_download(card, loc, settings, progress, force=False)
-    got = sha256_file(path)
-    if got != expected and not settings["offline"]:
+    got = wrong_digest(path)
+    if got is not None and not settings["offline"]:
         remove_cached(path)  # a damaged cache blob: hf_hub_download would keep returning it
         path = _hf_download(card, loc, settings, progress, force=True)
-        got = sha256_file(path)
-    if got != expected:
+        got = wrong_digest(path)
+    if got is not None:
         remove_cached(path)
         raise HubCorruptError(
             f"Downloaded '{card.name}' ({loc}) but its sha256 is {got[:16]}…, the card expects "
-            f"{expected[:16]}…; the bad file was deleted from the Hub cache."
+            f"{card.weights['sha256'][:16]}…; the bad file was deleted from the Hub cache."
         )
     return path

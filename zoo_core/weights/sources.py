@@ -1,0 +1,122 @@
+"""Where a card's weights can come from, in the order zoo tries them: each source has one method, `find`.
+
+`find(card, wrong_digest)` returns a candidate path or None, or raises FetchError with the reason it could
+not give the file (the next source is tried; every reason is reported if none can). `wrong_digest(path)` is
+the resolver's check (None when the file has the card's sha256, else the sha256 found): a source that must
+decide on its own (skip a bad cached copy, re-download a damaged blob) asks it, and each file is hashed once.
+Each source wraps one module (cache, hub, upstream); none imports another's.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from ..cards import Card
+from ..errors import FetchError, WeightsError
+from . import hub, upstream
+from .cache import rebuilt_path
+
+Check = Callable[[Path], "str | None"]
+Convert = Callable[[Card, Sequence[Path]], bytes]  # the card's upstream files -> its safetensors bytes
+
+
+class Source(Protocol):
+    """One place weights may be: `how` says it in `zoo fetch`'s report."""
+
+    how: str
+
+    def find(self, card: Card, wrong_digest: Check) -> Path | None:
+        """A candidate path for the card's weights, or None."""
+        ...
+
+
+def package_file(spec: str, card: Card) -> Path:
+    """Resolve 'package:relative/path' (or a path relative to the card file) to a real path."""
+    if ":" in spec and not os.path.isabs(spec):
+        pkg, rel = spec.split(":", 1)
+        try:
+            return Path(str(resources.files(pkg).joinpath(rel)))
+        except ModuleNotFoundError:
+            raise WeightsError(
+                f"{card.source}: weights.file names package '{pkg}', which is not installed. "
+                f"Fix: pip install the plugin that ships '{card.name}'."
+            ) from None
+    path = Path(spec)
+    return path if path.is_absolute() else Path(card.source).parent / path
+
+
+class LocalFile:
+    """The file a plugin ships (or a run's card names), for cards whose weights are not on the Hub."""
+
+    how = "shipped with its plugin"
+
+    def find(self, card: Card, wrong_digest: Check) -> Path | None:
+        """The named file; a missing one is an error (nothing else can stand in for it)."""
+        if card.on_hub:
+            return None
+        path = package_file(card.weights["file"], card)
+        if not path.is_file():
+            raise WeightsError(f"'{card.name}': shipped weights '{path}' are missing. Reinstall the plugin.")
+        return path
+
+
+class ZooCache:
+    """A copy rebuilt from upstream earlier, under $ZOO_HOME (a damaged one is skipped and rebuilt)."""
+
+    how = "already here"
+
+    def find(self, card: Card, wrong_digest: Check) -> Path | None:
+        """The rebuilt file when it is there and verifies."""
+        path = rebuilt_path(card) if card.on_hub else None
+        return path if path is not None and path.is_file() and wrong_digest(path) is None else None
+
+
+class HubCache:
+    """A copy huggingface_hub downloaded earlier, found without any network access."""
+
+    how = "already here"
+
+    def find(self, card: Card, wrong_digest: Check) -> Path | None:
+        """The cached file when it is there and verifies (a damaged one is left to `Hub` to replace)."""
+        path = hub.cached_file(card) if card.on_hub else None
+        return path if path is not None and wrong_digest(path) is None else None
+
+
+@dataclass(frozen=True)
+class Hub:
+    """A download from the Hugging Face Hub at the card's pinned revision."""
+
+    progress: bool = True
+    how = "downloaded"
+
+    def find(self, card: Card, wrong_digest: Check) -> Path | None:
+        """hf_hub_download; FetchError says why the Hub could not give the file."""
+        return hub.download(card, progress=self.progress, wrong_digest=wrong_digest) if card.on_hub else None
+
+
+@dataclass(frozen=True)
+class UpstreamRebuild:
+    """The card's original files (installed package or a folder) converted by `convert`."""
+
+    upstream_dir: Path | None = None
+    convert: Convert | None = None
+    how = "rebuilt from upstream"
+
+    def find(self, card: Card, wrong_digest: Check) -> Path | None:
+        """The rebuilt file; FetchError when there is nothing to rebuild from (the message says how to get it)."""
+        if not card.on_hub:
+            return None
+        if self.convert is None:  # a chain built without a converter (a test's, say) cannot rebuild
+            raise FetchError(upstream.missing_hint(card))
+        return upstream.rebuild(card, self.upstream_dir, self.convert)
+
+
+OFFLINE: tuple[Source, ...] = (LocalFile(), ZooCache(), HubCache())  # what needs neither network nor converting
+
+
+def chain(*, upstream_dir: Path | None = None, progress: bool = True, convert: Convert | None = None) -> list[Source]:
+    """Every source, in order: shipped file, zoo cache, Hub cache, Hub download, upstream rebuild."""
+    return [*OFFLINE, Hub(progress=progress), UpstreamRebuild(upstream_dir=upstream_dir, convert=convert)]
