@@ -20,7 +20,8 @@ import yaml
 import zoo
 from zoo_core.weights.safetensors_io import atomic_write_bytes
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+UPCONV7 = Path(__file__).resolve().parents[1] / "plugins" / "zoo-upconv7" / "benchmarks"  # UpConv_7's eval protocol
+sys.path.insert(0, str(UPCONV7))
 from eval_upconv7 import BORDER, HR_FILES, IMAGES, load_hr  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

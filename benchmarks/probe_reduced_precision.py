@@ -10,6 +10,8 @@ Prints speed ratios to the fp32 export (interleaved, medians) and 8-bit PSNR aga
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 import statistics
 import struct
 
@@ -17,7 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench_upconv7 import _timed, test_image
+UPCONV7 = Path(__file__).resolve().parents[1] / "plugins" / "zoo-upconv7" / "benchmarks"  # the reference harness
+sys.path.insert(0, str(UPCONV7))
+from bench_upconv7 import _timed, test_image  # noqa: E402
 
 import zoo
 from zoo_core.default_plugins import ncnn_export as E

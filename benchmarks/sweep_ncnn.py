@@ -8,9 +8,13 @@ and ncnn options. Interleaved with the reference every repetition; medians of pe
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 import statistics
 
-from bench_upconv7 import _timed, compare, reference_net, reference_upscale, test_image
+UPCONV7 = Path(__file__).resolve().parents[1] / "plugins" / "zoo-upconv7" / "benchmarks"  # the reference harness
+sys.path.insert(0, str(UPCONV7))
+from bench_upconv7 import _timed, compare, reference_net, reference_upscale, test_image  # noqa: E402
 
 import zoo
 from zoo_core.default_plugins.backend_ncnn import OPTIONS, NcnnRunner, cpu_count

@@ -5,7 +5,8 @@ Same weights (card upconv7-scale2x is rebuilt from those very files), same proce
 Runs are interleaved (the order flips every repetition) and the ratio is taken per pair, so load from
 other processes on a shared machine hits both sides alike; medians are printed.
 
-    .venv/bin/python benchmarks/bench_upconv7.py [--sizes 512 1024] [--reps 5] [--threads N] [--torch]
+    .venv/bin/python plugins/zoo-upconv7/benchmarks/bench_upconv7.py [--sizes 512 1024] [--reps 5] [--threads N]
+    (add --torch for the torch fp32 reference)
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-SHARED_IMAGE = Path(__file__).resolve().parents[1].parent / "shared/images/waifu2x/miku_CC_BY-NC.jpg"
+SHARED_IMAGE = Path(__file__).resolve().parents[3].parent / "shared/images/waifu2x/miku_CC_BY-NC.jpg"
 PREPADDING = 7  # waifu2x-ncnn-vulkan main.cpp: models-upconv_7_* → prepadding = 7
 CPU_TILESIZE = 4000  # waifu2x-ncnn-vulkan main.cpp: gpuid == -1 → tilesize = 4000 (whole image up to 4000 px)
 

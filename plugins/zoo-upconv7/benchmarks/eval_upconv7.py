@@ -7,8 +7,8 @@ excluded; mean over images). Noise cards are also measured with the LR re-encode
 100 − 10·noise_level (the seed's convention; zoo eval has no such option, so this script does it with
 the same formulas), baselines on the same JPEG input.
 
-    .venv/bin/python benchmarks/eval_upconv7.py                  # print the table
-    .venv/bin/python benchmarks/eval_upconv7.py --write-cards    # also store the figures in the cards
+    .venv/bin/python plugins/zoo-upconv7/benchmarks/eval_upconv7.py                # print the table
+    .venv/bin/python plugins/zoo-upconv7/benchmarks/eval_upconv7.py --write-cards  # also store figures in cards
 """
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ from PIL import Image
 import zoo
 from zoo_core.weights.safetensors_io import atomic_write_bytes
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 IMAGES = REPO.parent / "shared" / "images" / "waifu2x"
 HR_FILES = ("miku_CC_BY-NC.jpg", "miku_small.png", "miku_bg.png", "miku_128.png", "tone.png", "tta.png")
 BORDER = 4
-COMMAND = ".venv/bin/python benchmarks/eval_upconv7.py --write-cards"
+COMMAND = ".venv/bin/python plugins/zoo-upconv7/benchmarks/eval_upconv7.py --write-cards"
 PROTOCOL = ("HR shrunk 2x by PIL bicubic (antialiased, 8-bit); PSNR on Y (BT.601, 16-235) of 8-bit outputs, "
             f"{BORDER} px border excluded; mean over images")
 
