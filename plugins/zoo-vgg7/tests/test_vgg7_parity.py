@@ -96,14 +96,22 @@ def test_model_config_is_what_the_architecture_assumes():
     assert [p.shape[0] for _, p in json_layers()] == [32, 32, 64, 64, 128, 128, 3]
 
 
+def backend_or_skip(backend: str) -> None:
+    """ncnn runs zoo's own export of the module (the default CPU path when the ncnn package is installed)."""
+    if backend == "ncnn":
+        pytest.importorskip("ncnn", reason="the ncnn package is not installed: only the torch backend is checked")
+
+
 @pytest.mark.slow
-def test_zoo_matches_numpy_reference_on_a_real_image():
+@pytest.mark.parametrize("backend", ["torch", "ncnn"])
+def test_zoo_matches_numpy_reference_on_a_real_image(backend):
     shared_or_skip()
+    backend_or_skip(backend)
     torch.set_num_threads(1)
     rgb = real_crop()
     ref = reference(rgb)
     assert ref.shape == (3, 2 * rgb.shape[0], 2 * rgb.shape[1])
-    up = zoo.load(NAME, backend="torch", precision="fp32")
+    up = zoo.load(NAME, backend=backend, precision="fp32", tile_size=24)  # 6 tiles
     ours = up.upscale_tensor(torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32) / 255.0)).numpy()
     assert np.abs(ours - ref).max() <= 1e-4, np.abs(ours - ref).max()
     diff = np.abs(up.upscale(rgb).transpose(2, 0, 1).astype(np.float64) - to_8bit(ref))
@@ -122,6 +130,17 @@ def test_tiled_equals_whole():
     assert a.shape == (3, 80, 112)
     assert torch.equal(a, b)
     assert (tiled.upscale_tensor(x) - whole.upscale_tensor(x)).abs().max() <= 1e-5
+
+
+@pytest.mark.slow
+def test_ncnn_tiles_agree_with_the_whole_image():
+    """ncnn's kernels differ with the blob size, so tiles agree to float rounding (the crop is exact)."""
+    shared_or_skip()
+    backend_or_skip("ncnn")
+    x = torch.from_numpy(real_crop().transpose(2, 0, 1).astype(np.float32) / 255.0)
+    whole = zoo.load(NAME, backend="ncnn", tile_size=256).upscale_tensor(x)
+    tiled = zoo.load(NAME, backend="ncnn", tile_size=12).upscale_tensor(x)
+    assert whole.shape == (3, 80, 112) and (tiled - whole).abs().max() <= 1e-5
 
 
 @pytest.mark.slow

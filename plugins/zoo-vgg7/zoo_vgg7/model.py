@@ -8,6 +8,25 @@ from torch import nn
 CHANNELS = (3, 32, 32, 64, 64, 128, 128, 3)  # nInputPlane/nOutputPlane of the JSON export's seven layers
 
 
+class CropBorder(nn.Module):
+    """Drop `n` pixels on every side."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The centre, `n` px in from each edge."""
+        return x[..., self.n:-self.n, self.n:-self.n]
+
+    def ncnn_layer(self) -> tuple[str, dict[int, object]]:
+        """For zoo's ncnn exporter: Crop as a numpy-style slice (starts 9, ends 10, axes 11 over c, h, w).
+
+        (The woffset2/hoffset2 form of Crop crashes the PyPI ncnn on the CPU.)
+        """
+        return "Crop", {9: [self.n, self.n], 10: [-self.n, -self.n], 11: [1, 2]}
+
+
 class VGG7(nn.Module):
     """Nearest-neighbour 2x, then seven unpadded 3×3 convs (LeakyReLU 0.1 after all but the last): H → 2H − 16.
 
@@ -23,11 +42,11 @@ class VGG7(nn.Module):
         for cin, cout in zip(CHANNELS, CHANNELS[1:]):
             layers += [nn.Conv2d(cin, cout, 3, 1, 0), nn.LeakyReLU(0.1, inplace=True)]
         self.body = nn.Sequential(*layers[:-1])  # no activation after the last conv
+        self.crop = CropBorder(1)  # weightless: the state_dict keys stay those of `body`
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Upscale by 2 (nearest), run the convs, drop the one surplus HR pixel per side."""
-        y = self.body(F.interpolate(x, scale_factor=2, mode="nearest"))
-        return y[..., 1:-1, 1:-1]
+        return self.crop(self.body(F.interpolate(x, scale_factor=2, mode="nearest")))
 
 
 def build() -> VGG7:
