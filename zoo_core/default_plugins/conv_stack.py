@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
 
 import torch
 from torch import nn
 
 from ..errors import WeightsError
+from ..interfaces import ConvertedWeights, WeightFormat
 
 CONV_TYPES = (nn.Conv2d, nn.ConvTranspose2d)
 WEIGHT_TYPES = CONV_TYPES + (nn.Linear, nn.PReLU)  # what ncnn files also carry (InnerProduct, PReLU)
@@ -95,3 +98,20 @@ def assign_layers(arch_id: str, module: nn.Module, found: list[SourceLayer], sou
                 f"'{source}': layer '{src.name}' has a non-zero bias but '{arch_id}' layer '{name}' has none."
             )
     return state
+
+
+class OneFileFormat(WeightFormat):
+    """A format whose single file lists the conv layers in order: subclasses read() them, convert() maps them."""
+
+    def read(self, path: Path) -> tuple[list[SourceLayer], dict[str, str]]:
+        """The file's layers in order, and metadata to record in the converted file."""
+        raise NotImplementedError
+
+    def convert(self, arch_id: str, module: nn.Module, paths: Sequence[Path]) -> ConvertedWeights:
+        """Read the one file's layers and map them onto the module's conv layers, in order."""
+        if len(paths) != 1:
+            raise WeightsError(f"{self.name} needs exactly one .{self.name} file, got {len(paths)}.")
+        path = Path(paths[0])
+        found, metadata = self.read(path)
+        return ConvertedWeights(state_dict=assign_layers(arch_id, module, found, str(path)), metadata=metadata)
+

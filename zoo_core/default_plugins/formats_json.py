@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..errors import WeightsError
-from ..interfaces import ConvertedWeights, WeightFormat
-from .conv_stack import SourceLayer, assign_layers
+from .conv_stack import OneFileFormat, SourceLayer
 
 CONV_CLASSES = {
     "nn.SpatialConvolutionMM": False,
@@ -73,22 +71,16 @@ def _read_layer(i: int, layer: dict[str, Any], path: Path) -> SourceLayer:
     return SourceLayer(name=f"{i}:{cls}", weight=weight, bias=bias, transposed=transposed, stride=stride, padding=padding)
 
 
-class Waifu2xJsonFormat(WeightFormat):
+class Waifu2xJsonFormat(OneFileFormat):
     """The JSON files of nagadomi/waifu2x (models/*/*.json, written by tools/export_model.lua)."""
 
     name = "json"
     description = "waifu2x JSON export (Lua exporter: one object per conv/deconv layer)"
     version = "1"
 
-    def convert(self, arch_id: str, module: nn.Module, paths: Sequence[Path]) -> ConvertedWeights:
-        """Read each layer object in order and map it onto the module's conv layers."""
-        if len(paths) != 1:
-            raise WeightsError(f"json needs exactly one .json file, got {len(paths)}.")
-        path = Path(paths[0])
+    def read(self, path: Path) -> tuple[list[SourceLayer], dict[str, str]]:
+        """Each layer object in order; the first one's model_config, if any, is recorded."""
         layers = _load(path)
         found = [_read_layer(i, layer, path) for i, layer in enumerate(layers)]
-        metadata = {}
         config = layers[0].get("model_config")
-        if isinstance(config, dict):
-            metadata["source_model_config"] = json.dumps(config, sort_keys=True)
-        return ConvertedWeights(state_dict=assign_layers(arch_id, module, found, str(path)), metadata=metadata)
+        return found, ({"source_model_config": json.dumps(config, sort_keys=True)} if isinstance(config, dict) else {})

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
-from torch import nn
 
 from ..errors import WeightsError
-from ..interfaces import ConvertedWeights, WeightFormat
-from .conv_stack import SourceLayer, assign_layers
+from .conv_stack import OneFileFormat, SourceLayer
 
 CONV_OPS = {"Conv": False, "ConvTranspose": True}
 
@@ -72,21 +70,17 @@ def _read_node(node: Any, inits: dict[str, Any], path: Path) -> SourceLayer:
     )
 
 
-class OnnxFormat(WeightFormat):
+class OnnxFormat(OneFileFormat):
     """ONNX models whose Conv/ConvTranspose weights are initializers (e.g. waifu2x's opset-6 exports)."""
 
     name = "onnx"
     description = "ONNX Conv/ConvTranspose initializers, fp32 or fp16 (needs the 'onnx' package)"
     version = "1"
 
-    def convert(self, arch_id: str, module: nn.Module, paths: Sequence[Path]) -> ConvertedWeights:
-        """Walk the graph's conv nodes in order (already PyTorch layout) and map them onto the module."""
-        if len(paths) != 1:
-            raise WeightsError(f"onnx needs exactly one .onnx file, got {len(paths)}.")
-        path = Path(paths[0])
+    def read(self, path: Path) -> tuple[list[SourceLayer], dict[str, str]]:
+        """The graph's conv nodes in order (already PyTorch layout); the opsets are recorded."""
         model = _load(path)
         inits = {t.name: t for t in model.graph.initializer}
         found = [_read_node(n, inits, path) for n in model.graph.node if n.op_type in CONV_OPS]
         opset = ",".join(f"{o.domain or 'ai.onnx'}:{o.version}" for o in model.opset_import)
-        return ConvertedWeights(state_dict=assign_layers(arch_id, module, found, str(path)),
-                                metadata={"source_onnx_opset": opset})
+        return found, {"source_onnx_opset": opset}
