@@ -151,7 +151,7 @@ def test_supports_says_why_per_card():
         "the ncnn exporter cannot express 'test-interp'")
     assert [b.name for b in pick_backends(card, module, "cpu", "fp32", None)] == ["ncnn", "torch"]
     assert [b.name for b in pick_backends(card, module, "cpu", "bf16", None)] == ["torch"]
-    with pytest.raises(zoo.ZooError, match=r"Backend 'ncnn' cannot run 'drrn-lite' on cpu in bf16: ncnn runs fp32 only"):
+    with pytest.raises(zoo.ZooError, match="Backend 'ncnn' cannot run 'drrn-lite' on cpu in bf16: ncnn runs fp32 only"):
         pick_backends(card, module, "cpu", "bf16", "ncnn")
 
 

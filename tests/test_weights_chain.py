@@ -88,9 +88,9 @@ def test_a_wrong_file_is_skipped_and_every_reason_makes_the_one_line_error(tmp_p
     card = hub_card(b"weights")
     with pytest.raises(FetchError) as exc:
         resolve(card, [Given(error=FetchError("the Hub is down.")), Given(bad), Given(error=FetchError("No upstream."))])
-    text = str(exc.value)
+    text, found = str(exc.value), hashlib.sha256(b"not these").hexdigest()[:16]
     assert "\n" not in text and text.startswith("the Hub is down. chain-test: sha256 of ")
-    assert f"is {hashlib.sha256(b'not these').hexdigest()[:16]}…, the card expects" in text and text.endswith("No upstream.")
+    assert f"is {found}…, the card expects" in text and text.endswith("No upstream.")
 
 
 def test_a_wrong_setting_stops_the_chain():

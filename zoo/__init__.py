@@ -20,13 +20,13 @@ from zoo_core.errors import (
     ZooError,
 )
 from zoo_core.hookspecs import hookimpl
-from zoo_core.interfaces import ConvertedWeights, DegradationSpec, LossSpec
+from zoo_core.interfaces import Backend, ConvertedWeights, DegradationSpec, LossSpec, Runner, WeightFormat
 from zoo_core.registry import get_registry, reset_registry
 
 __all__ = [
-    "Architecture", "Card", "CardError", "Command", "ConfigError", "ConvertedWeights", "DegradationSpec",
-    "DuplicateNameError", "FetchError", "Geometry", "ImageError", "LossSpec", "PluginError",
-    "UnknownNameError", "Upscaler", "WeightsError", "ZooError", "build_model", "fetch", "get_card",
+    "Architecture", "Backend", "Card", "CardError", "Command", "ConfigError", "ConvertedWeights", "DegradationSpec",
+    "DuplicateNameError", "FetchError", "Geometry", "ImageError", "LossSpec", "PluginError", "Runner",
+    "UnknownNameError", "Upscaler", "WeightFormat", "WeightsError", "ZooError", "build_model", "fetch", "get_card",
     "get_registry", "hookimpl", "list_models", "load", "parse_card", "reset_registry",
 ]
 

@@ -68,7 +68,8 @@ def _loaded(obj: Any, kind: type) -> Any:
     return real
 
 
-def convert_to_bytes(arch_id: str, fmt: str, paths: Sequence[Path], hyperparameters: Mapping[str, Any] | None = None) -> bytes:
+def convert_to_bytes(arch_id: str, fmt: str, paths: Sequence[Path],
+                     hyperparameters: Mapping[str, Any] | None = None) -> bytes:
     """Convert `paths` with the named format for the named architecture; safetensors bytes (deterministic)."""
     return converted_bytes(get_registry().architecture(arch_id), weight_format(fmt), paths, hyperparameters)
 
@@ -165,11 +166,12 @@ def _usable(name: str, card: Card, module: torch.nn.Module, device: str, precisi
     reason = chosen.supports(card, module, device=device, precision=precision)
     if reason:
         raise ZooError(f"Backend '{chosen.name}' cannot run '{card.name}' on {device} in {precision}: {reason}. "
-                       "Try --backend torch, --device cpu or --precision fp32.")
+                       "Use --backend torch (the reference), or another --device or --precision.")
     return chosen
 
 
-def pick_backends(card: Card, module: torch.nn.Module, device: str, precision: str, backend: str | None) -> list[Backend]:
+def pick_backends(card: Card, module: torch.nn.Module, device: str, precision: str,
+                  backend: str | None) -> list[Backend]:
     """The named backend; by default every one (by name) whose `default_for` and `supports` agree, then torch.
 
     A backend declares itself default-eligible only where it matches torch fp32 to within one 8-bit
@@ -178,14 +180,15 @@ def pick_backends(card: Card, module: torch.nn.Module, device: str, precision: s
     if backend is not None:
         return [_usable(backend, card, module, device, precision)]
     auto = []
-    for name in sorted(get_registry().backends):
-        b = backend_named(name) if name != "torch" else None
-        if b is not None and b.default_for(card, device=device, precision=precision):
-            reason = b.supports(card, module, device=device, precision=precision)
-            if reason is None:
-                auto.append(b)
-            else:  # expected (a card the fast engine cannot express): the next backend runs it
-                logging.getLogger("zoo").debug("backend '%s' skipped for '%s': %s", name, card.name, reason)
+    for name in sorted(set(get_registry().backends) - {"torch"}):  # the reference closes the list
+        b = backend_named(name)
+        if not b.default_for(card, device=device, precision=precision):
+            continue
+        reason = b.supports(card, module, device=device, precision=precision)
+        if reason is None:
+            auto.append(b)
+        else:  # expected (a card the fast engine cannot express): the next backend runs it
+            logging.getLogger("zoo").debug("backend '%s' skipped for '%s': %s", name, card.name, reason)
     return auto + [_usable("torch", card, module, device, precision)]
 
 

@@ -139,6 +139,7 @@ def checked(obj: Any, kind: type) -> bool:
     problem = _problem(obj, kind)
     if problem:
         word = "weight format" if kind is WeightFormat else "backend"
-        raise PluginError(f"{word} {getattr(obj, 'name', '?')!r} ({type(obj).__name__}) {problem}. Fix: subclass zoo_core.interfaces.{kind.__name__} "
+        raise PluginError(f"{word} {getattr(obj, 'name', '?')!r} ({type(obj).__name__}) {problem}. "
+                          f"Fix: subclass zoo_core.interfaces.{kind.__name__} "
                           "and define it.")
     return True

@@ -173,7 +173,8 @@ def _tag_for(cards: list[Card]) -> str | None:
     return None if rev == "main" or COMMIT_RE.match(rev) else rev
 
 
-def push(cards: list[Card], repo_id: str, *, locate: Locate, private: bool = False, message: str | None = None) -> str:
+def push(cards: list[Card], repo_id: str, *, locate: Locate, private: bool = False,
+         message: str | None = None) -> str:
     """Upload weights + README in one commit, tag it with the cards' revision; return a summary line."""
     tag = _tag_for(cards)
     settings = hub_settings()
