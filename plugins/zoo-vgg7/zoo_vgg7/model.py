@@ -8,6 +8,22 @@ from torch import nn
 CHANNELS = (3, 32, 32, 64, 64, 128, 128, 3)  # nInputPlane/nOutputPlane of the JSON export's seven layers
 
 
+class NearestUp(nn.Module):
+    """Enlarge by an integer factor, each pixel copied to a factor×factor block."""
+
+    def __init__(self, factor: int) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Nearest-neighbour upscaling."""
+        return F.interpolate(x, scale_factor=self.factor, mode="nearest")
+
+    def ncnn_layer(self) -> tuple[str, dict[int, object]]:
+        """For zoo's ncnn exporter: Interp type 1 (nearest) with the factor on both axes."""
+        return "Interp", {0: 1, 1: float(self.factor), 2: float(self.factor)}
+
+
 class CropBorder(nn.Module):
     """Drop `n` pixels on every side."""
 
@@ -27,8 +43,8 @@ class CropBorder(nn.Module):
         return "Crop", {9: [self.n, self.n], 10: [-self.n, -self.n], 11: [1, 2]}
 
 
-class VGG7(nn.Module):
-    """Nearest-neighbour 2x, then seven unpadded 3×3 convs (LeakyReLU 0.1 after all but the last): H → 2H − 16.
+class VGG7(nn.Sequential):
+    """Nearest-neighbour 2x, seven unpadded 3×3 convs (LeakyReLU 0.1 after all but the last), 1 px crop: H → 2H − 16.
 
     vgg_7 itself is a 1x network (model_config scale_factor 1): waifu2x enlarges the image first with
     GraphicsMagick's Box filter, which at exactly 2x copies each pixel to a 2×2 block, i.e. nearest neighbour.
@@ -37,16 +53,10 @@ class VGG7(nn.Module):
     """
 
     def __init__(self) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [NearestUp(2)]
         for cin, cout in zip(CHANNELS, CHANNELS[1:]):
             layers += [nn.Conv2d(cin, cout, 3, 1, 0), nn.LeakyReLU(0.1, inplace=True)]
-        self.body = nn.Sequential(*layers[:-1])  # no activation after the last conv
-        self.crop = CropBorder(1)  # weightless: the state_dict keys stay those of `body`
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Upscale by 2 (nearest), run the convs, drop the one surplus HR pixel per side."""
-        return self.crop(self.body(F.interpolate(x, scale_factor=2, mode="nearest")))
+        super().__init__(*layers[:-1], CropBorder(1))  # no activation after the last conv
 
 
 def build() -> VGG7:
