@@ -14,6 +14,16 @@ SHAPES = [(1, 1), (5, 3), (9, 40), (23, 10)]  # 1×1, smaller than a tile, wide,
 TILES = [8, 9, 16, 10_000]  # below MIN_TILE (8) a tile is raised to 8
 
 
+@pytest.fixture
+def one_thread():
+    """MKL splits a matrix product across threads by its shape, so sums over a tile and over the whole image
+    may round differently with 2+ threads (vgg7's full-resolution convs do); one thread keeps them exact."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_axis_spans_cover_once_with_equal_lengths():
     for size in (1, 2, 7, 255, 256, 257, 300, 1000):
         for tile in (1, 3, 64, 256, 5000):
@@ -29,7 +39,7 @@ def test_axis_spans_cover_once_with_equal_lengths():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("arch_id", sorted(zoo.get_registry().architectures))
-def test_tiled_equals_whole_bit_for_bit_with_reference_convolutions(arch_id):
+def test_tiled_equals_whole_bit_for_bit_with_reference_convolutions(arch_id, one_thread):
     """With PyTorch's reference convolution (no oneDNN), tiling is exact: == on floats."""
     module, geo = random_model(arch_id)
     run = runner_of(module)
@@ -47,7 +57,7 @@ def test_tiled_equals_whole_bit_for_bit_with_reference_convolutions(arch_id):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("arch_id", sorted(zoo.get_registry().architectures))
-def test_extreme_aspect_ratios(arch_id):
+def test_extreme_aspect_ratios(arch_id, one_thread):
     """1×130 and 130×2: one tile row, many tile columns (and the transpose), still exact."""
     module, geo = random_model(arch_id)
     run = runner_of(module)
@@ -86,7 +96,7 @@ def test_same_tile_shape_gives_identical_pixels_with_onednn():
 
 
 @pytest.mark.slow
-def test_tta_tiled_equals_whole_image_tta():
+def test_tta_tiled_equals_whole_image_tta(one_thread):
     module, geo = random_model("upconv7")
     run = runner_of(module)
     img = torch.rand(3, 19, 17, generator=torch.Generator().manual_seed(4))
