@@ -93,12 +93,12 @@ class Architecture:
             raise ZooError(f"Architecture '{self.id}' says scale={self.scale} but its default hyperparameter scale is "
                            f"{scale!r}. Fix: make them agree (the hyperparameter overrides scale per card).")
 
-    def _params(self, build: Callable[..., Any] | None = None) -> BuilderParams | None:
-        """The builder's parameters: from the imported function, else read from the source of "module:function"."""
-        build = build or self.build
-        return from_source(self.id, build) if isinstance(build, str) else from_callable(build)
+    def _params(self) -> BuilderParams | None:
+        """The builder's parameters: from the function, or read from the source of "module:function"."""
+        return from_source(self.id, self.build) if isinstance(self.build, str) else from_callable(self.build)
 
     def _target(self) -> str:
+        """The builder, named for messages."""
         return self.build if isinstance(self.build, str) else getattr(self.build, "__qualname__", repr(self.build))
 
     def resolve_hyperparameters(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
