@@ -4,6 +4,8 @@ One card per architecture (the first listed, or --cards), the same 512×512 real
 ../shared/images/waifu2x/miku_CC_BY-NC.jpg, or a synthetic one without ../shared), same process, same
 thread count. Each card is timed in interleaved pairs with upconv7-scale2x (the order flips every pair) and
 the ratio is taken per pair, so load from other jobs on a shared box hits both sides alike; medians printed.
+Beside the wall-clock ratio, the ratio of this process's CPU time (all its threads): on a box shared with
+other jobs the wall clock also measures the scheduler, the CPU time only the work.
 A card whose weights cannot be loaded (not fetched, no network) is skipped with the reason.
 
 --precision bf16 runs the cards (not the UpConv_7 base) in bf16 and adds, per card, the time against the
@@ -59,14 +61,15 @@ def psnr(a: np.ndarray, b: np.ndarray) -> str:
     return "inf" if mse == 0 else f"{10 * np.log10(255.0**2 / mse):.1f} dB"
 
 
-def timed(fn) -> float:
-    t = time.perf_counter()
+def timed(fn) -> tuple[float, float]:
+    """Wall and process-CPU seconds of fn()."""
+    t, c = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print one Markdown row per card: backend, s per input MP, ratio to UpConv_7, MACs per input px and ratio."""
+    """Print one Markdown row per card: backend, s per input MP, wall and CPU ratios to UpConv_7, MACs and ratio."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--reps", type=int, default=3)
@@ -94,29 +97,30 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.reps} interleaved pairs with {BASE}, medians; load average {os.getloadavg()[0]:.1f}")
     reduced = args.precision != "fp32"
     extra = " time vs its fp32 | PSNR vs its fp32 |" if reduced else ""
-    print("| card | architecture | backend | s / MP (input) | time vs UpConv_7 | MACs / input px | MACs vs UpConv_7 |"
-          + extra)
-    print("|---|---|---|---:|---:|---:|---:|" + ("---:|---:|" if reduced else ""))
+    print("| card | architecture | backend | s / MP (input) | time vs UpConv_7 | CPU time vs UpConv_7 | MACs / input px "
+          "| MACs vs UpConv_7 |" + extra)
+    print("|---|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if reduced else ""))
     for name in one_card_per_family(args.cards):
         try:
             up = zoo.load(name, threads=threads, backend=args.backend, precision=args.precision)
             fp32 = zoo.load(name, threads=threads) if reduced else None
             up.upscale(img[:64, :64])  # warm-up (ncnn export, first allocation)
         except zoo.ZooError as err:
-            print(f"| {name} | skipped: {str(err).splitlines()[0]} | | | | | |", flush=True)
+            print(f"| {name} | skipped: {str(err).splitlines()[0]} | | | | | | |", flush=True)
             continue
         macs = cost(zoo.get_registry().architecture(up.card.architecture), up.card.hyperparameters)
         runs = {"card": up, "base": base, **({"fp32": fp32} if fp32 is not None else {})}
-        times: dict[str, list[float]] = {k: [] for k in runs}
+        times: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
         for rep in range(args.reps):
             for k in (list(runs) if rep % 2 == 0 else list(reversed(runs))):
                 times[k].append(timed(lambda: runs[k].upscale(img)))
-        ratio = statistics.median(t / b for t, b in zip(times["card"], times["base"]))
+        ratio, cpu = (statistics.median(t[i] / b[i] for t, b in zip(times["card"], times["base"])) for i in (0, 1))
         m = macs["macs_per_input_pixel"]
-        row = (f"| {name} | {up.card.architecture} | {up.backend} {up.precision} | {statistics.median(times['card']) / mp:.2f} | "
-               f"{ratio:.2f} | {m:,.0f} | {m / base_macs['macs_per_input_pixel']:.2f} |")
+        row = (f"| {name} | {up.card.architecture} | {up.backend} {up.precision} | "
+               f"{statistics.median(t for t, _ in times['card']) / mp:.2f} | {ratio:.2f} | {cpu:.2f} | {m:,.0f} | "
+               f"{m / base_macs['macs_per_input_pixel']:.2f} |")
         if fp32 is not None:
-            own = statistics.median(t / f for t, f in zip(times["card"], times["fp32"]))
+            own = statistics.median(t[0] / f[0] for t, f in zip(times["card"], times["fp32"]))
             row += f" {own:.2f} | {psnr(up.upscale(img), fp32.upscale(img))} |"
         print(row, flush=True)
 
