@@ -40,16 +40,19 @@ OPTION_VARIANTS: dict[str, dict[str, bool]] = {
 }
 
 
-def median_times(runs: dict[str, Callable[[], object]], reps: int, clock: Callable[[], float]) -> dict[str, float]:
-    """Median `clock` seconds per run, interleaved with the order flipped every repetition."""
-    times: dict[str, list[float]] = {k: [] for k in runs}
+def median_times(runs: dict[str, Callable[[], object]], reps: int, clock: Callable[[], float],
+                 wall: dict[str, float] | None = None) -> dict[str, float]:
+    """Median `clock` seconds per run (and wall seconds into `wall`), interleaved, the order flipped every repetition."""
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
     keys = list(runs)
     for rep in range(reps):
         for k in keys if rep % 2 == 0 else keys[::-1]:
-            t = clock()
+            t, w = clock(), time.perf_counter()
             runs[k]()
-            times[k].append(clock() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
+            times[k].append((clock() - t, time.perf_counter() - w))
+    if wall is not None:
+        wall.update({k: statistics.median(w for _, w in v) for k, v in times.items()})
+    return {k: statistics.median(c for c, _ in v) for k, v in times.items()}
 
 
 class Tile:
@@ -139,8 +142,8 @@ def part_tiles(args: argparse.Namespace, img: np.ndarray) -> None:
     runs[f"{BASE} tile {base.tile_size}"] = lambda: base.upscale(img)
     for run in runs.values():
         run()  # warm-up: worker nets, allocations
-    cpu = median_times(runs, args.reps, time.process_time)
-    wall = median_times(runs, args.reps, time.perf_counter)
+    wall: dict[str, float] = {}
+    cpu = median_times(runs, args.reps, time.process_time, wall)
     ref = f"{BASE} tile {base.tile_size}"
     print(f"\n### The real tiler: {img.shape[0]}² image, {drrn.backend}, batch {drrn.batch_size} concurrent tiles, "
           f"load average {os.getloadavg()[0]:.1f}\n")
