@@ -143,7 +143,7 @@ def test_supports_says_why_per_card():
     backend = backend_named("ncnn")
     card = zoo.get_card("drrn-lite")  # weights shipped in its plugin: no rebuild needed
     module = build_model(card)
-    assert backend.supports(card, module, device="cpu", precision="fp32") is None  # bicubic as a fixed conv
+    assert backend.supports(card, module, device="cpu", precision="fp32") is None  # bicubic as an ncnn Interp
     assert "CPU only" in backend.supports(card, module, device="cuda", precision="fp32")
     assert "fp32 only" in backend.supports(card, module, device="cpu", precision="bf16")
     other = dataclasses.replace(card, architecture="test-interp")  # decided on the module, not on a name lookup
