@@ -17,7 +17,7 @@ ZOO = str(Path(sys.executable).parent / "zoo")
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([ZOO, *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([ZOO, *args], capture_output=True, text=True, timeout=300,  # a cold ZOO_HOME measures every model's cost first
                           env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})})
 
 

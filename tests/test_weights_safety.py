@@ -84,3 +84,24 @@ def test_two_processes_fetching_at_once_leave_one_good_copy(tmp_path):
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) == 1, files  # no temp files left behind
     assert sha256_file(files[0]) == zoo.get_card("upconv7-scale2x").weights["sha256"]
+
+
+@pytest.mark.parametrize("length", [0x0280, 0x0480, 0x0580, 0x4B50])
+def test_safetensors_whose_header_length_looks_like_a_pickle_magic_still_load(tmp_path, length):
+    """A header of 640/1152/1408/19280 bytes starts 80 02 / 80 04 / 80 05 / 'PK': still a safetensors file."""
+    import json
+    import struct
+
+    import torch
+
+    from zoo_core.weights.safetensors_io import load_safetensors
+
+    header = {"t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "__metadata__": {"pad": ""}}
+    raw = json.dumps(header).encode()
+    header["__metadata__"]["pad"] = "x" * (length - len(raw))
+    raw = json.dumps(header).encode()
+    assert len(raw) == length
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(struct.pack("<Q", length) + raw + struct.pack("<f", 1.5))
+    tensors, _ = load_safetensors(path)
+    assert torch.equal(tensors["t"], torch.tensor([1.5]))

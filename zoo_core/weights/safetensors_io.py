@@ -74,8 +74,11 @@ def load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
                                "Give the path of a .safetensors file.")
         raise WeightsError(f"Weights file '{path}' does not exist. Check the path or run 'zoo fetch'.")
     with open(path, "rb") as f:
-        magic = f.read(2)
-    if path.suffix.lower() in PICKLE_SUFFIXES or magic in (b"PK", b"\x80\x02", b"\x80\x04", b"\x80\x05"):
+        head = f.read(8)
+    # A safetensors file starts with its header length (u64 LE), whose high bytes are zero: 80 02 00.. is a
+    # 640-byte header, not pickle protocol 2 (whose next byte is an opcode), and PK 00.. is not a zip.
+    looks_pickled = head[:2] in (b"PK", b"\x80\x02", b"\x80\x04", b"\x80\x05") and head[2:8] != bytes(6)
+    if path.suffix.lower() in PICKLE_SUFFIXES or looks_pickled:
         raise WeightsError(
             f"'{path}' looks like a pickle/PyTorch checkpoint; zoo never unpickles files (it can run code). "
             f"Convert it: 'zoo convert --arch ARCH --format FORMAT {path} -o weights.safetensors'."
