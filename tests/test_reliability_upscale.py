@@ -208,8 +208,13 @@ def test_signal_right_after_the_temp_file_is_made(tmp_path, monkeypatch):
         os.kill(os.getpid(), signal.SIGINT)
         return made
     monkeypatch.setattr(atomic.tempfile, "mkstemp", mkstemp_then_ctrl_c)
-    with pytest.raises(KeyboardInterrupt):
-        atomic.write_bytes(tmp_path / "x.bin", b"data")  # the writer every command uses
+    # Python's own Ctrl-C handler, even when the suite was started in the background (SIGINT then inherited ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            atomic.write_bytes(tmp_path / "x.bin", b"data")  # the writer every command uses
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert list(tmp_path.iterdir()) == []
 
 
