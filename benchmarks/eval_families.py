@@ -26,7 +26,7 @@ from eval_upconv7 import BORDER, HR_FILES, IMAGES, load_hr  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CARDS = ["cunet-scale2x", "cunet-noise1", "realesrgan-animevideov3-2x", "realesrgan-animevideov3-3x",
-         "realesrgan-animevideov3-4x", "realesrgan-x4plus-anime"]  # x4plus (photo, 349 px of context) is too slow here
+         "realesrgan-animevideov3-4x", "realesrgan-x4plus-anime", "vgg7-scale2x"]  # x4plus (photo, 349 px of context) is too slow here
 COMMAND = ".venv/bin/python benchmarks/eval_families.py --write-cards"
 
 
