@@ -42,7 +42,7 @@ def test_init_from_refuses_another_architecture_or_shape(tmp_path: Path) -> None
     other = {**hp, "units": hp["units"] + 1}
     with pytest.raises(zoo.ConfigError, match=r"other hyperparameters: units="):
         init_from(arch.create(other), str(path), arch_id="drrn-lite", hyperparameters=other)
-    with pytest.raises(zoo.ZooError, match="does not exist"):
+    with pytest.raises(zoo.ConfigError, match="model.init_from .* is not a file"):
         init_from(arch.create(hp), str(tmp_path / "nope.safetensors"), arch_id="drrn-lite", hyperparameters=hp)
 
 

@@ -13,6 +13,9 @@ from ..weights.safetensors_io import load_into, load_safetensors
 
 def init_from(model: nn.Module, path: str, *, arch_id: str, hyperparameters: Mapping[str, Any]) -> None:
     """Load `path` into `model` after checking it was saved for the same architecture and hyperparameters."""
+    if not Path(path).is_file():
+        raise ConfigError(f"model.init_from '{path}' is not a file. Give the path of a .safetensors of this "
+                          "architecture (e.g. a card's weights), or remove model.init_from.")
     tensors, meta = load_safetensors(Path(path))
     saved_arch = meta.get("architecture", arch_id)
     if saved_arch != arch_id:
