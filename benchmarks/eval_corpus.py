@@ -8,10 +8,13 @@ The corpus: debian-art unless --corpus. Protocol = `zoo eval`: HR shrunk by the 
 crops divide by each) with PIL bicubic, PSNR on Y (BT.601, 16-235) of 8-bit outputs, 4 px border.
 With --noise N (denoising cards): the LR is made by the `waifu2x` degradation at noise_level N instead (random
 shrink filter, mild blur, JPEG passes), seeded by the crop's name, so every model sees the same LR; bicubic
-of that LR is the baseline.
+of that LR is the baseline. A 1x card (a denoiser) gets only the JPEG passes (no shrink, no blur: it is not a
+deblurrer) and its baseline is that JPEG input itself; 1x cards need --noise.
+--write-cards stores the figures in each named card's file (metrics survive plugins' make_cards.py); --note
+adds a line to the dataset text (e.g. which waifu2x level stands for a card's own denoise level).
 
     .venv/bin/python benchmarks/eval_corpus.py [--models upconv7-scale2x drrn-lite espcn7 CARD.yaml ...]
-        [--weights MODEL=FILE.safetensors ...] [--noise N] [--json OUT.json] [--write-cards]
+        [--weights MODEL=FILE.safetensors ...] [--noise N] [--json OUT.json] [--write-cards [--note TEXT]]
 """
 from __future__ import annotations
 
@@ -27,11 +30,11 @@ import yaml
 from PIL import Image
 
 from zoo_core.api import get_card, load
+from zoo_core.cardgen import write_card as write_card_file
 from zoo_core.data.prepare import split_entries
 from zoo_core.train.dataset import spread, to_rgb
 from zoo_core.train.degradations import Waifu2xDegradation
 from zoo_core.train.evaluate import Degrade, _busiest_box, _ModelUpscale, bicubic_shrink, evaluate_upscale
-from zoo_core.weights.safetensors_io import atomic_write_bytes
 
 SIDE, PER_PICTURE, DRAWINGS, BORDER = 192, 8, 48, 4
 REAL_SOURCES = ("renpy-demo",)
@@ -63,44 +66,62 @@ def crop_sets(corpus: str, root: Path) -> dict[str, Path]:
 
 
 def degrader(noise: int | None) -> Degrade:
-    """The LR maker: bicubic shrink, or the waifu2x degradation at `noise`, seeded by the file name."""
+    """The LR maker: bicubic shrink, or the waifu2x degradation at `noise` (at 1x its JPEG passes), seeded by name."""
     if noise is None:
         return bicubic_shrink
-    deg = Waifu2xDegradation(noise_level=noise)
-    return lambda hr, scale, name: deg(hr, scale=scale, seed=zlib.crc32(name.encode()))[0]
+    shrink = Waifu2xDegradation(noise_level=noise)
+    jpeg_only = Waifu2xDegradation(noise_level=noise, blur_probability=0.0)  # same seed, same JPEG passes, no blur
+    return lambda hr, scale, name: (jpeg_only if scale == 1 else shrink)(hr, scale=scale, seed=zlib.crc32(name.encode()))[0]
 
 
 def evaluate(model: str, weights: str | None, sets: dict[str, Path], noise: int | None = None) -> dict[str, dict]:
     """{set: zoo eval report} for one model."""
     with torch.inference_mode():
         upscale = _ModelUpscale(load(model, weights=weights))
+        if upscale.scale == 1 and noise is None:  # the "LR" would be the HR itself
+            sys.exit(f"error: {model} is a 1x model (a denoiser); give --noise 0..3 to make its JPEG input.")
         return {name: evaluate_upscale(upscale, folder, border=BORDER, name=model, degrade=degrader(noise))
                 for name, folder in sets.items()}
 
 
-def metric(corpus: str, name: str, report: dict, n: int, noise: int | None = None) -> dict:
-    """One card metric: the model's mean PSNR-Y, bicubic's, and the gain."""
+def _lr_text(scale: int, noise: int | None) -> str:
+    if noise is None:
+        return f"HR shrunk {scale}x by PIL bicubic"
+    if scale == 1:
+        return (f"input = HR through the JPEG passes of the waifu2x degradation at noise_level {noise} (no shrink, "
+                f"no blur; seeded by crop name); the gain is over the JPEG input itself (no bicubic)")
+    return f"LR by the waifu2x degradation at noise_level {noise} (seeded by crop name)"
+
+
+def metric(corpus: str, name: str, report: dict, n: int, noise: int | None = None, model: str = "MODEL",
+           note: str = "") -> dict:
+    """One card metric: the model's mean PSNR-Y, the baseline's (bicubic; at 1x the input), and the gain."""
     m, scale = report["mean"], report["scale"]
-    lr = f"HR shrunk {scale}x by PIL bicubic" if noise is None else \
-        f"LR by the waifu2x degradation at noise_level {noise} (seeded by crop name)"
+    base = "input" if scale == 1 else "bicubic"  # at 1x "bicubic" is the degraded input, unchanged
     return {"name": f"PSNR-Y {scale}x{'' if noise is None else f' noise {noise}'} (dB), corpus validation, {name}",
-            "value": round(m["model"]["psnr_y"], 3), "bicubic": round(m["bicubic"]["psnr_y"], 3),
+            "value": round(m["model"]["psnr_y"], 3), base: round(m["bicubic"]["psnr_y"], 3),
             "gain_db": round(m["model"]["psnr_y"] - m["bicubic"]["psnr_y"], 3),
-            "dataset": f"{n} {SIDE}px crops of the '{corpus}' val split ({name}); never trained on",
-            "protocol": f"{lr}; PSNR on Y (BT.601, 16-235) of 8-bit outputs, {BORDER} px border",
-            "command": COMMAND + ("" if noise is None else f" --noise {noise} --models MODEL")}
+            "dataset": f"{n} {SIDE}px crops of the '{corpus}' val split ({name}); never trained on" + (
+                f"; {note}" if note else ""),
+            "protocol": f"{_lr_text(scale, noise)}; PSNR on Y (BT.601, 16-235) of 8-bit outputs, {BORDER} px border",
+            "command": f"{COMMAND} --threads 1{'' if noise is None else f' --noise {noise}'} --models {model}"}
 
 
 def write_card(model: str, metrics: dict[str, dict]) -> None:
-    """Store the metrics in the model's installed card file (only trained-by-zoo cards)."""
-    card = get_card(model)
-    if "trained-by-zoo" not in (card.tags or []):
-        return
-    path = Path(card.source)
+    """Store the metrics in the model's card file, everything else as it was (make_cards.py keeps metrics)."""
+    path = Path(get_card(model).source)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data.setdefault("metrics", {}).update(metrics)
-    atomic_write_bytes(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).encode())
+    write_card_file(path, data)  # validated, YAML as the plugins' make_cards.py write it
     print(f"wrote metrics into {path}", file=sys.stderr)
+
+
+def _row(model: str, scale: int, metrics: dict[str, dict]) -> str:
+    """One Markdown row: model / baseline / gain per set (the baseline is the JPEG input at 1x)."""
+    base = "input" if scale == 1 else "bicubic"
+    cells = [f"{m['value']:.2f} / {m[base]:.2f} / **{m['gain_db']:+.2f}**" for m in metrics.values()]
+    label = f"{model} (1x: over the JPEG input)" if scale == 1 else model
+    return f"| {label} | {' | '.join(cells)} |"
 
 
 def main() -> None:
@@ -113,6 +134,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--noise", type=int, choices=range(4), help="make LR with the waifu2x degradation at this level")
     ap.add_argument("--write-cards", action="store_true")
+    ap.add_argument("--note", default="", help="a line added to the metrics' dataset text (with --write-cards)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -125,12 +147,12 @@ def main() -> None:
         print("|---|" + "---:|" * len(sets), flush=True)
         for model in args.models:
             reports = evaluate(model, weights.get(model), sets, args.noise)
-            results[model] = {k: metric(args.corpus, k, r, counts[k], args.noise) for k, r in reports.items()}
-            cells = [f"{m['value']:.2f} / {m['bicubic']:.2f} / **{m['gain_db']:+.2f}**" for m in results[model].values()]
-            print(f"| {model} | {' | '.join(cells)} |", flush=True)
+            scale = reports[next(iter(reports))]["scale"]
+            results[model] = {k: metric(args.corpus, k, r, counts[k], args.noise, model, args.note)
+                              for k, r in reports.items()}
+            print(_row(model, scale, results[model]), flush=True)
             if args.write_cards and model not in weights:
                 noise = "" if args.noise is None else f"_noise{args.noise}"
-                scale = reports[next(iter(reports))]["scale"]
                 write_card(model, {f"psnr_y_{scale}x{noise}_{args.corpus.replace('-', '_')}_val_{k.replace(' ', '_')}": m
                                    for k, m in results[model].items()})
     if args.json:
