@@ -1,6 +1,9 @@
 """The fast CPU backend: the registered PyTorch module exported to ncnn (PyPI `ncnn`), tiles run concurrently.
 
 Exact path (fp32): ncnn's Winograd/sgemm fp32 kernels, within ~1e-5 of torch fp32 (one 8-bit level at most).
+Networks with image-wide SE blocks (ncnn_se.py) get each gate as an input: the runner's `prepare_image` gathers
+the image's means through the module's own hook (zoo_core/infer/image_se.py) with ncnn computing the features;
+a tile run without it (one-tile images, direct calls) takes its own means, as the torch module does.
 """
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -59,8 +63,13 @@ def load_net(model: NcnnModel, *, threads: int, options: dict[str, bool]) -> Any
 class NcnnRunner(Runner):
     """Runs NCHW float batches; a batch's tiles run concurrently, one ncnn thread each."""
 
-    def __init__(self, *, model: NcnnModel, threads: int, workers: int, options: dict[str, bool]):
+    def __init__(self, *, model: NcnnModel, threads: int, workers: int, options: dict[str, bool],
+                 module: nn.Module | None = None):
         self.model, self.options = model, options
+        named = dict(module.named_modules()) if module is not None else {}
+        self.se_blocks = [named[b.module] for b in model.se]  # their excite() turns a mean into a gate
+        if model.se and callable(getattr(module, "prepare_image", None)):  # image-wide SE: see the module doc
+            self.prepare_image = partial(module.prepare_image, features=self._features)  # type: ignore[union-attr]
         self.threads, self.workers = max(1, threads), max(1, min(workers, threads))
         self.preferred_tile = PREFERRED_TILE
         self.preferred_batch = self.workers  # a batch of `workers` tiles keeps every core busy
@@ -69,15 +78,47 @@ class NcnnRunner(Runner):
         self._worker_net: Any = None
         self._lock = threading.Lock()
 
-    def _run(self, net: Any, x: np.ndarray) -> np.ndarray:
+    def _run(self, net: Any, x: np.ndarray, gates: Sequence[np.ndarray | None] = (),
+             stop: nn.Module | None = None) -> np.ndarray:
+        """The output of one CHW tile; SE gates fed (None: this tile's own mean); or SE block `stop`'s input."""
         import ncnn
 
         ex = net.create_extractor()
         ex.input(self.model.input_name, ncnn.Mat(x))
-        ret, out = ex.extract(self.model.output_name)
+        fed = []  # ncnn.Mat(array) borrows the array's memory: keep every gate alive until the extractor is done
+        for blob, block, gate in zip(self.model.se, self.se_blocks, gates or [None] * len(self.se_blocks)):
+            if block is stop or gate is None:  # ncnn computes only what this blob needs, and keeps it for later
+                features = self._extract(ex, blob.features, x)
+                if block is stop:
+                    return features
+                gate = self._own_gate(block, features)
+            fed.append(gate)
+            ex.input(blob.gate, ncnn.Mat(gate))
+        return self._extract(ex, self.model.output_name, x)
+
+    @staticmethod
+    def _extract(ex: Any, blob: str, x: np.ndarray) -> np.ndarray:
+        ret, out = ex.extract(blob)
         if ret != 0:
             raise ZooError(f"ncnn failed on a {x.shape[1]}x{x.shape[2]} tile (code {ret}); try --backend torch.")
         return np.array(out)
+
+    @staticmethod
+    def _own_gate(block: nn.Module, features: np.ndarray) -> np.ndarray:
+        """The gate from this feature map's own mean (summed in float64, as the torch module does)."""
+        mean = torch.from_numpy(features.astype(np.float64).mean((1, 2)).astype(np.float32))
+        with torch.inference_mode():
+            return _vector(block.excite(mean[None, :, None, None]))
+
+    def _features(self, index: int, tile: torch.Tensor, block: nn.Module) -> torch.Tensor:
+        """image_se's gathering hook: `block`'s input on one tile, the earlier blocks' gates as set."""
+        del index  # every pass recomputes the tile up to the block
+        x = tile.detach().to("cpu", torch.float32).contiguous().numpy()
+        return torch.from_numpy(self._run(self.net, x, self._gates(), stop=block))
+
+    def _gates(self) -> list[np.ndarray | None]:
+        """The SE gates fixed for this thread's current image (None where not fixed)."""
+        return [None if b.gate is None else _vector(b.gate) for b in self.se_blocks]
 
     def _concurrent(self) -> tuple[ThreadPoolExecutor, Any]:
         with self._lock:  # created on first use: a runner that only sees single tiles never pays for it
@@ -89,12 +130,18 @@ class NcnnRunner(Runner):
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         x = batch.detach().to("cpu", torch.float32).contiguous().numpy()
+        gates = self._gates()  # read here: SE gates are per thread, and the pool's threads are others
         if len(x) == 1 or self.workers == 1:
-            outs = [self._run(self.net, a) for a in x]
+            outs = [self._run(self.net, a, gates) for a in x]
         else:
             pool, net = self._concurrent()
-            outs = list(pool.map(lambda a: self._run(net, a), x))  # ncnn releases the GIL while it runs
+            outs = list(pool.map(lambda a: self._run(net, a, gates), x))  # ncnn releases the GIL while it runs
         return torch.from_numpy(np.stack(outs))
+
+
+def _vector(gate: torch.Tensor) -> np.ndarray:
+    """A (1, C, 1, 1) gate as the C-vector ncnn broadcasts over channels."""
+    return np.ascontiguousarray(gate.detach().reshape(-1).to("cpu", torch.float32).numpy())
 
 
 class NcnnBackend(Backend):
@@ -141,4 +188,4 @@ class NcnnBackend(Backend):
             model = export_ncnn(module)
         except UnsupportedModule as err:
             raise ZooError(f"Backend 'ncnn' cannot export '{arch_id}' ({err}). Use --backend torch.") from None
-        return NcnnRunner(model=model, threads=n, workers=n, options=OPTIONS[precision])
+        return NcnnRunner(model=model, threads=n, workers=n, options=OPTIONS[precision], module=module)

@@ -2,9 +2,9 @@
 
 Covers what waifu2x-style networks are made of: Conv2d (any stride/dilation/zero padding, groups),
 ConvTranspose2d, ReLU/LeakyReLU/PReLU/SELU/Sigmoid/Hardtanh/clamp, PixelShuffle, nearest upscaling by an
-integer factor, bicubic upsampling (ncnn_resample.py), channel concat, element-wise add/mul and weightless
-modules that name their ncnn layer (`ncnn_layer()`),
-wired as any DAG (fx traced). Anything else raises UnsupportedModule, so torch stays the fallback.
+integer factor, bicubic upsampling (ncnn_resample.py), channel concat, constant crops (slicing), element-wise
+add/mul, image-wide SE blocks (ncnn_se.py: the gate is an input blob), and weightless modules or fx-wrapped
+functions that name their ncnn layer (`ncnn_layer(...)`), wired as any DAG (fx traced). Anything else raises UnsupportedModule, so torch stays the fallback.
 This file traces and wires; the layers come from ncnn_modules.py (leaf modules), ncnn_functions.py
 (function calls) and ncnn_resample.py (bicubic); ncnn_write.py fuses, splits and writes the files.
 """
@@ -19,6 +19,7 @@ from torch import fx, nn
 from .ncnn_functions import concat_layer, function_layer
 from .ncnn_layer import Layer, UnsupportedModule  # noqa: F401  (re-exported: callers import them from here)
 from .ncnn_modules import module_layer
+from .ncnn_se import SeBlob, is_image_se, se_blobs, se_layers
 from .ncnn_write import (  # noqa: F401  (re-exported: callers import them from here)
     TAG_FP16, fuse_activations, insert_splits, write_bin, write_param)
 
@@ -33,13 +34,14 @@ class NcnnModel:
     bin: bytes
     input_name: str = INPUT
     output_name: str = OUTPUT
+    se: tuple[SeBlob, ...] = ()  # image-wide SE blocks: gates to feed, inputs to gather from (graph order)
 
 
 class _Tracer(fx.Tracer):
     """fx's tracer, keeping modules that name their own ncnn layer (`ncnn_layer() -> (type, params)`) whole."""
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return callable(getattr(m, "ncnn_layer", None)) or super().is_leaf_module(m, qualname)
+        return callable(getattr(m, "ncnn_layer", None)) or is_image_se(m) or super().is_leaf_module(m, qualname)
 
 
 def trace_layers(module: nn.Module) -> list[Layer]:
@@ -57,6 +59,8 @@ def trace_layers(module: nn.Module) -> list[Layer]:
                 raise UnsupportedModule("more than one input")
             blob[node.name] = INPUT
             layers.append(Layer("Input", "input", [], [INPUT]))
+        elif node.op == "call_module" and is_image_se(modules[node.target]):
+            _image_se(layers, blob, node)
         elif node.op == "call_module":
             src = blob[node.args[0].name]
             layer = module_layer(modules[node.target], node.name, src, node.name)
@@ -80,6 +84,23 @@ def trace_layers(module: nn.Module) -> list[Layer]:
     return layers
 
 
+def _image_se(layers: list[Layer], blob: dict[str, str], node: fx.Node) -> None:
+    """An SE block: its input blob renamed se{k}_in (to extract), then gate Input and multiply (ncnn_se.py)."""
+    if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):
+        raise UnsupportedModule(f"{node.name}: an SE block called with other than one tensor")
+    src = blob[node.args[0].name]
+    if src == INPUT:
+        raise UnsupportedModule(f"{node.name}: an SE block on the network's input")
+    index = sum(lay.type == "Input" for lay in layers) - 1
+    features, added = se_layers(index, str(node.target), node.name)
+    _rename(layers, src, features)
+    for key, value in blob.items():
+        if value == src:
+            blob[key] = features
+    layers.extend(added)
+    blob[node.name] = node.name
+
+
 def _rename(layers: list[Layer], old: str, new: str) -> None:
     if old == INPUT:
         raise UnsupportedModule("the network is an identity")
@@ -91,4 +112,4 @@ def _rename(layers: list[Layer], old: str, new: str) -> None:
 def export_ncnn(module: nn.Module, *, weight_dtype: str = "fp32") -> NcnnModel:
     """The ncnn network for `module` (eval mode); raises UnsupportedModule for what ncnn can't express."""
     layers = insert_splits(fuse_activations(trace_layers(module.eval())))
-    return NcnnModel(param=write_param(layers), bin=write_bin(layers, weight_dtype))
+    return NcnnModel(param=write_param(layers), bin=write_bin(layers, weight_dtype), se=se_blobs(layers))

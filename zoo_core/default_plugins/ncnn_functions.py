@@ -1,4 +1,5 @@
-"""ncnn layers for a traced network's function and method calls: arithmetic, clamp, activations, nearest, concat."""
+"""ncnn layers for a traced network's function and method calls: arithmetic, clamp, activations, nearest, concat,
+constant crops (slicing), PixelShuffle and plugins' fx-wrapped functions that name their ncnn layer."""
 from __future__ import annotations
 
 import operator
@@ -19,6 +20,7 @@ def _clamp_params(node: fx.Node) -> dict[int, object]:
     return {0: float(lo), 1: float(hi)}
 
 
+INT_MAX = 2**31 - 1  # ncnn Crop's "to the end"
 BINARY = {operator.add: 0, torch.add: 0, operator.mul: 2, torch.mul: 2, operator.sub: 1, torch.sub: 1}
 ELEMENTWISE = {F.relu: ("ReLU", {}), torch.relu: ("ReLU", {}), torch.sigmoid: ("Sigmoid", {}),
                F.sigmoid: ("Sigmoid", {}), F.selu: ("SELU", {0: 1.6732632423543772, 1: 1.0507009873554805})}
@@ -28,6 +30,13 @@ def function_layer(node: fx.Node, blob: dict[str, str]) -> Layer:
     """The layer for a call_function / call_method node."""
     name, dst, target = node.name, node.name, node.target
     tensors = [blob[a.name] for a in node.args if isinstance(a, fx.Node)]
+    if callable(getattr(target, "ncnn_layer", None)):  # a plugin's fx.wrap'ed function: (type, params) from its constants
+        kind, params = target.ncnn_layer(*[a for a in node.args if not isinstance(a, fx.Node)], **node.kwargs)
+        return Layer(kind, name, tensors, [dst], dict(params))
+    if target is operator.getitem and len(tensors) == 1:
+        return _crop(node, name, tensors[0], dst)
+    if target in (F.pixel_shuffle, torch.pixel_shuffle) and len(tensors) == 1 and isinstance(node.args[1], int):
+        return Layer("PixelShuffle", name, tensors, [dst], {0: int(node.args[1])})
     if target in BINARY or target in ("add", "mul", "sub"):
         op = BINARY.get(target, {"add": 0, "sub": 1, "mul": 2}.get(target))  # type: ignore[arg-type]
         if node.kwargs or len(node.args) != 2:
@@ -50,6 +59,28 @@ def function_layer(node: fx.Node, blob: dict[str, str]) -> Layer:
         slope = kwargs.get("negative_slope", node.args[1] if len(node.args) > 1 else 0.01)
         return Layer("ReLU", name, tensors, [dst], {0: float(slope)})  # type: ignore[arg-type]
     raise UnsupportedModule(f"{name}: operation {getattr(target, '__name__', target)}")
+
+
+def _crop(node: fx.Node, name: str, src: str, dst: str) -> Layer:
+    """x[..., a:b, c:d] or x[:, :, a:b] with constant bounds and no step: ncnn Crop by starts/ends/axes."""
+    index = node.args[1] if isinstance(node.args[1], tuple) else (node.args[1],)
+    if index and index[0] is Ellipsis:  # the last dims: NCHW -1 (W), -2 (H), -3 (C) are ncnn's axes -1..-3
+        pairs, batch = list(zip(range(-len(index) + 1, 0), index[1:])), -4
+    else:  # NCHW dims 0.. : ncnn has no batch axis, so dim d is ncnn axis d - 1
+        pairs, batch = [(d - 1, sl) for d, sl in enumerate(index)], -1
+    starts, ends, axes = [], [], []
+    for axis, sl in pairs:
+        if not isinstance(sl, slice) or sl.step not in (None, 1) or not all(
+                isinstance(v, int) or v is None for v in (sl.start, sl.stop)):
+            raise UnsupportedModule(f"{name}: indexing other than constant slices without a step (after a leading ...)")
+        if sl.start in (None, 0) and sl.stop is None:
+            continue
+        if axis == batch or axis < -4:
+            raise UnsupportedModule(f"{name}: slicing the batch axis")
+        starts.append(sl.start or 0)
+        ends.append(INT_MAX if sl.stop is None else sl.stop)
+        axes.append(axis)
+    return Layer("Crop", name, [src], [dst], {9: starts, 10: ends, 11: axes})
 
 
 def _nearest(node: fx.Node, name: str, src: str, dst: str) -> Layer:

@@ -12,6 +12,10 @@ block after a 3x deconvolution sees positions 2/3 px apart): ownership is decide
 arithmetic, so every tile agrees on each position's owner. An SE block here is a module with a settable
 `gate` (None: its own input's mean), a settable `stop_here` (raise Reached with its input) and
 `excite(mean) -> gate`; both settings must be per thread, as one model may serve several threads.
+
+Another engine running the same network (the ncnn backend) gathers through the same code: it passes
+`features(index, tile, block) -> CHW feature map` (block's input on that tile, the earlier blocks' gates as
+set), and reads the gates back from the blocks when its tiles run.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from torch import nn
 from ..errors import ZooError
 
 TileSource = Callable[[], Iterator[tuple]]
+Features = Callable[[int, torch.Tensor, nn.Module], torch.Tensor]  # (tile index, CHW tile, SE block) -> CHW input
 Anchor = tuple[Fraction | int | float, Fraction | int | float]  # (stride, centre); floats must be exact binary
 
 
@@ -68,28 +73,46 @@ class Gates:
             b.gate = None
 
 
-def _image_mean(model: nn.Module, block: nn.Module, tiles: TileSource, stride: Fraction,
+def torch_features(model: nn.Module) -> Features:
+    """`features` for the module itself: its forward pass, stopped at the block."""
+    param = next(model.parameters())
+
+    def features(index: int, tile: torch.Tensor, block: nn.Module) -> torch.Tensor:
+        with torch.inference_mode():
+            return features_at(model, block, tile[None].to(param.device, param.dtype))[0]
+    return features
+
+
+def _image_mean(block: nn.Module, tiles: TileSource, features: Features, stride: Fraction,
                 centre: Fraction) -> torch.Tensor:
     """Block's input averaged over the whole image: each tile adds the feature positions it owns (float64)."""
-    param = next(model.parameters())
     total, count = torch.zeros((), dtype=torch.float64), 0
-    for tile, (y0, x0), rows, cols in tiles():
-        with torch.inference_mode():
-            f = features_at(model, block, tile[None].to(param.device, param.dtype))[0].double()
+    for index, (tile, (y0, x0), rows, cols) in enumerate(tiles()):
+        f = features(index, tile, block).double().cpu()
         rm, cm = owned(f.shape[-2], y0, stride, centre, rows), owned(f.shape[-1], x0, stride, centre, cols)
-        total = total + f[:, rm][:, :, cm].sum((1, 2)).cpu()
+        total = total + f[:, rm][:, :, cm].sum((1, 2))
         count += int(rm.sum()) * int(cm.sum())
-    return (total / max(1, count)).to(param.device, param.dtype)[None, :, None, None]
+    return total / max(1, count)
+
+
+def se_blocks(model: nn.Module) -> list[nn.Module]:
+    """The model's image-wide SE blocks (modules with `gate`, `stop_here` and `excite`), in definition order."""
+    return [m for m in model.modules() if all(hasattr(m, a) for a in ("gate", "stop_here", "excite"))]
 
 
 def prepare_image(model: nn.Module, tiles: TileSource, anchors: Sequence[Anchor], *, tta: bool,
-                  family: str) -> Gates:
-    """Gather every SE block's image-wide mean from the tiles, block by block, and fix the gates."""
+                  family: str, features: Features | None = None) -> Gates:
+    """Gather every SE block's image-wide mean from the tiles, block by block, and fix the gates.
+
+    `features` computes a block's input on one tile (default: the module itself, in torch).
+    """
     if tta:
         raise ZooError(f"{family} models do not support --tta yet: their SE blocks would need one image-wide pass "
                        "per flip. Run without --tta.")
-    blocks = [m for m in model.modules() if hasattr(m, "gate")]
+    blocks = se_blocks(model)
     gates = Gates(blocks)
+    features = features or torch_features(model)
+    param = next(model.parameters())
     try:
         for b in blocks:
             b.gate = None
@@ -97,13 +120,14 @@ def prepare_image(model: nn.Module, tiles: TileSource, anchors: Sequence[Anchor]
         if next(first, None) is None or next(first, None) is None:
             return gates  # one tile is the whole padded image: its own means are the image's
         for block, (stride, centre) in zip(blocks, anchors, strict=True):
-            mean = _image_mean(model, block, tiles, Fraction(stride), Fraction(centre))
+            mean = _image_mean(block, tiles, features, Fraction(stride), Fraction(centre))
             with torch.inference_mode():
-                block.gate = block.excite(mean)
+                block.gate = block.excite(mean.to(param.device, param.dtype)[None, :, None, None])
     except BaseException:
         gates.close()
         raise
     return gates
 
 
-__all__ = ["Anchor", "Gates", "Reached", "TileSource", "features_at", "owned", "prepare_image"]
+__all__ = ["Anchor", "Features", "Gates", "Reached", "TileSource", "features_at", "owned", "prepare_image", "se_blocks",
+           "torch_features"]

@@ -10,10 +10,10 @@ import threading
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import fx, nn
 
 from zoo import WeightsError
-from zoo_core.infer.image_se import Gates, Reached, TileSource, prepare_image
+from zoo_core.infer.image_se import Features, Gates, Reached, TileSource, prepare_image
 
 # (stride, centre of position 0) of each SE block's feature map, in input pixels from the tile's first pixel.
 ANCHORS = {2: ((2, 6.5), (1, 11.0), (2, 15.5), (1, 17.0)), 1: ((2, 6.5), (2, 14.5), (4, 23.5), (2, 26.5))}
@@ -80,6 +80,11 @@ def crop_like(x: torch.Tensor, ref: torch.Tensor, offset: int) -> torch.Tensor:
     return x[..., offset:offset + ref.shape[-2], offset:offset + ref.shape[-1]]
 
 
+# zoo's ncnn exporter keeps an fx-wrapped call whole and asks it for its layer (ref's size is not a constant)
+crop_like.ncnn_layer = lambda offset: ("Crop", {0: offset, 1: offset})  # type: ignore[attr-defined]
+fx.wrap("crop_like")
+
+
 class UNet1(nn.Module):
     """One down/up level with SE at the bottom; `bottom` (a 2x or 3x deconv, or a 3x3 conv for 1x) at the end."""
 
@@ -141,9 +146,9 @@ class CUNet(nn.Module):
             raise WeightsError(f"'{where}' crops by {crops} and pools {sorted(pools)}; CUNet crops by [4, 4, 16, 20] "
                                "and pools by global average. It is not a waifu2x CUNet file.")
 
-    def prepare_image(self, tiles: TileSource, *, tta: bool = False) -> Gates:
+    def prepare_image(self, tiles: TileSource, *, tta: bool = False, features: Features | None = None) -> Gates:
         """zoo's tiler hook: fix every SE gate to the whole image's statistics (zoo_core/infer/image_se.py)."""
-        return prepare_image(self, tiles, ANCHORS[self.scale], tta=tta, family="cunet")
+        return prepare_image(self, tiles, ANCHORS[self.scale], tta=tta, family="cunet", features=features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """2x: H → 2H − 72 (offset 18); 1x: H → H − 56 (offset 28)."""

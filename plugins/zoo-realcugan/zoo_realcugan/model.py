@@ -12,11 +12,13 @@ from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import fx, nn
 
 from zoo import WeightsError
-from zoo_core.infer.image_se import Gates, TileSource, prepare_image
+from zoo_core.infer.image_se import Features, Gates, TileSource, prepare_image
 from zoo_cunet.model import UNet1, UNet2, crop_like
+
+fx.wrap("crop_like")  # one ncnn Crop layer when zoo's exporter traces this module (zoo_cunet.model)
 
 # (stride, centre of position 0) of each U-Net's SE feature maps, in the U-Net's own input pixels.
 UNET1_SE = ((Fraction(2), Fraction(13, 2)),)
@@ -55,9 +57,9 @@ class UpCunet(nn.Module):
                                f"{self.scale}x crops by {want[0]}, pools by global average and shuffles {want[1]}. "
                                f"It is not a Real-CUGAN {self.scale}x file.")
 
-    def prepare_image(self, tiles: TileSource, *, tta: bool = False) -> Gates:
+    def prepare_image(self, tiles: TileSource, *, tta: bool = False, features: Features | None = None) -> Gates:
         """zoo's tiler hook: fix every SE gate to the whole image's statistics (zoo_core/infer/image_se.py)."""
-        return prepare_image(self, tiles, self.se_anchors, tta=tta, family="realcugan")
+        return prepare_image(self, tiles, self.se_anchors, tta=tta, family="realcugan", features=features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """2x: H → 2H − 72; 3x: H → 3H − 84; 4x: H → 4H − 152 (offsets 18, 14, 19)."""
@@ -68,7 +70,7 @@ class UpCunet(nn.Module):
             return y
         y = F.pixel_shuffle(self.conv_final(y)[..., 1:-1, 1:-1], 2)
         o = self.OFFSET[4]
-        return y + x[..., o:-o, o:-o].repeat_interleave(4, -2).repeat_interleave(4, -1)
+        return y + F.interpolate(x[..., o:-o, o:-o], scale_factor=4, mode="nearest")  # copies: exact
 
 
 def build(*, scale: int = 2) -> UpCunet:
