@@ -1,9 +1,12 @@
-"""Real-ESRGAN and CUNet cards on the CPU: zoo's default path against the PyPI `ncnn` engine running the
+"""Real-ESRGAN, CUNet and Real-CUGAN cards on the CPU: zoo's default path against the PyPI `ncnn` engine running the
 ORIGINAL .param/.bin from the card's PyPI package on the same image, same process, same thread count.
 
 ncnn gets the whole image edge-padded by the architecture's context (the input whose output zoo's tiles
-equal) with waifu2x-ncnn-vulkan's CPU options (fp16 storage); zoo runs with its defaults. Pairs are
-interleaved and the ratio is taken per pair; medians are printed, with seconds per input megapixel.
+equal) with waifu2x-ncnn-vulkan's CPU options (fp16 storage; `--ref fp32`: zoo's exact options); zoo runs
+with its defaults (`--tile N`: its tile size, to see an image larger than one tile). Pairs are interleaved,
+the order flipped every other pair, and the ratio is taken per pair, in wall clock and in the process's CPU
+time (which other jobs on a shared box move far less); medians are printed, with seconds per input megapixel.
+Real-CUGAN 4x's reference adds the nearest-upscaled input after the file, as realcugan-ncnn-vulkan does.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_families.py [--cards A B] [--size 256] [--reps 3] [--threads 1]
 """
@@ -21,22 +24,24 @@ import torch
 
 import zoo
 
-CARDS = ["realesrgan-animevideov3-4x", "realesrgan-animevideov3-2x", "cunet-scale2x", "cunet-denoise1"]
+CARDS = ["realesrgan-animevideov3-4x", "realesrgan-animevideov3-2x", "cunet-scale2x", "cunet-noise1", "cunet-denoise1",
+         "realcugan-se-2x", "realcugan-se-4x", "realcugan-pro-2x"]
 BLOBS = {"srvgg-compact": ("data", "output"), "rrdbnet": ("data", "output"),
-         "cunet": ("Input1", "Eltwise4"), "cunet-1x": ("Input1", "Eltwise4")}
+         "cunet": ("Input1", "Eltwise4"), "cunet-1x": ("Input1", "Eltwise4"),
+         "realcugan": ("in0", "out0"), "realcugan-pro": ("in0", "out0")}
 IMAGE = Path(__file__).resolve().parents[1].parent / "shared/images/waifu2x/miku_CC_BY-NC.jpg"
 
 
-def ncnn_net(card: zoo.Card, threads: int):
-    """The card's original files in ncnn with waifu2x-ncnn-vulkan's CPU options."""
+def ncnn_net(card: zoo.Card, threads: int, fp16: bool = True):
+    """The card's original files in ncnn with waifu2x-ncnn-vulkan's CPU options (fp16=False: all fp32)."""
     import ncnn
 
     dist = md.distribution(card.upstream["package"])
     param, binf = (str(dist.locate_file(f["path"])) for f in card.upstream["files"])
     net = ncnn.Net()
     net.opt.num_threads, net.opt.use_vulkan_compute = threads, False
-    net.opt.use_fp16_packed = net.opt.use_fp16_storage = net.opt.use_int8_storage = True
-    net.opt.use_fp16_arithmetic = False
+    net.opt.use_fp16_packed = net.opt.use_fp16_storage = net.opt.use_int8_storage = fp16
+    net.opt.use_fp16_arithmetic = net.opt.use_bf16_storage = False
     assert net.load_param(param) == 0 and net.load_model(binf) == 0
     return net
 
@@ -52,7 +57,11 @@ def ncnn_upscale(net, card: zoo.Card, geo: zoo.Geometry, img: np.ndarray) -> np.
     ex.input(blob_in, ncnn.Mat(np.ascontiguousarray(x)))
     _, out = ex.extract(blob_out)
     cut = (c - geo.offset) * s
-    y = np.array(out)[:, cut:cut + img.shape[0] * s, cut:cut + img.shape[1] * s]
+    y = np.array(out)
+    if card.architecture == "realcugan" and s == 4:  # realcugan-ncnn-vulkan's 4x: + the nearest-upscaled input
+        o = geo.offset
+        y = y + x[:, o:-o, o:-o].repeat(4, 1).repeat(4, 2)
+    y = y[:, cut:cut + img.shape[0] * s, cut:cut + img.shape[1] * s]
     return np.floor(np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
 
 
@@ -63,6 +72,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
+    ap.add_argument("--tile", type=int, default=None, help="zoo's tile size (default: its own)")
+    ap.add_argument("--ref", choices=("fp16", "fp32"), default="fp16", help="ncnn storage for the original file")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
@@ -71,24 +82,33 @@ def main() -> None:
     src = Image.open(IMAGE).convert("RGB") if IMAGE.is_file() else __import__("zoo_core.infer.demo").infer.demo.demo_image(512)
     img = np.asarray(src)[:args.size, :args.size].copy()
     mp = img.shape[0] * img.shape[1] / 1e6
-    print(f"{args.size}x{args.size}, {args.threads} thread(s), {args.reps} interleaved pairs, medians")
-    print("| card | zoo backend | zoo s/MP (input) | ncnn s/MP | zoo / ncnn | max 8-bit diff |")
-    print("|---|---|---:|---:|---:|---:|")
+    print(f"{args.size}x{args.size}, {args.threads} thread(s), zoo tile {args.tile or 'default'}, ncnn {args.ref} "
+          f"storage, {args.reps} interleaved pairs, medians; load average {os.getloadavg()[0]:.1f}")
+    print("| card | zoo backend | zoo s/MP (input) | ncnn s/MP | zoo / ncnn | CPU time zoo / ncnn | max 8-bit diff |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for name in args.cards:
-        up = zoo.load(name, threads=args.threads)
-        net = ncnn_net(up.card, args.threads)
-        ours, ref = up.upscale(img), ncnn_upscale(net, up.card, up.geometry, img)  # warm-up
-        zs, ns = [], []
-        for rep in range(args.reps):
-            for side in ((0, 1) if rep % 2 == 0 else (1, 0)):
-                t = time.perf_counter()
-                ours = up.upscale(img) if side == 0 else ours
-                ref = ncnn_upscale(net, up.card, up.geometry, img) if side == 1 else ref
-                (zs if side == 0 else ns).append(time.perf_counter() - t)
-        ratio = statistics.median(z / n for z, n in zip(zs, ns))
-        diff = int(np.abs(ours.astype(int) - ref.astype(int)).max())
-        print(f"| {name} | {up.backend} | {statistics.median(zs) / mp:.2f} | {statistics.median(ns) / mp:.2f} | "
-              f"{ratio:.2f} | {diff} |", flush=True)
+        print(row(name, img, args, mp), flush=True)
+
+
+def row(name: str, img: np.ndarray, args: argparse.Namespace, mp: float) -> str:
+    """One card timed in interleaved pairs: its Markdown table row."""
+    up = zoo.load(name, threads=args.threads, tile_size=args.tile)
+    net = ncnn_net(up.card, args.threads, fp16=args.ref == "fp16")
+    runs = {0: lambda: up.upscale(img), 1: lambda: ncnn_upscale(net, up.card, up.geometry, img)}
+    out = {side: run() for side, run in runs.items()}  # warm-up
+    wall: dict[int, list[float]] = {0: [], 1: []}
+    cpu: dict[int, list[float]] = {0: [], 1: []}
+    for rep in range(args.reps):
+        for side in ((0, 1) if rep % 2 == 0 else (1, 0)):
+            t, c = time.perf_counter(), time.process_time()
+            out[side] = runs[side]()
+            wall[side].append(time.perf_counter() - t)
+            cpu[side].append(time.process_time() - c)
+    ratio = statistics.median(z / n for z, n in zip(wall[0], wall[1]))
+    cpu_ratio = statistics.median(z / n for z, n in zip(cpu[0], cpu[1]))
+    diff = int(np.abs(out[0].astype(int) - out[1].astype(int)).max())
+    return (f"| {name} | {up.backend} | {statistics.median(wall[0]) / mp:.2f} | {statistics.median(wall[1]) / mp:.2f} | "
+            f"{ratio:.2f} | {cpu_ratio:.2f} | {diff} |")
 
 
 if __name__ == "__main__":
