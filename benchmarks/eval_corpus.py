@@ -14,7 +14,8 @@ deblurrer) and its baseline is that JPEG input itself; 1x cards need --noise.
 adds a line to the dataset text (e.g. which waifu2x level stands for a card's own denoise level).
 
     .venv/bin/python benchmarks/eval_corpus.py [--models upconv7-scale2x drrn-lite espcn7 CARD.yaml ...]
-        [--weights MODEL=FILE.safetensors ...] [--noise N] [--json OUT.json] [--write-cards [--note TEXT]]
+        [--weights MODEL=FILE.safetensors ...] [--noise N] [--backend torch] [--json OUT.json]
+        [--write-cards [--note TEXT]]
 """
 from __future__ import annotations
 
@@ -74,10 +75,11 @@ def degrader(noise: int | None) -> Degrade:
     return lambda hr, scale, name: (jpeg_only if scale == 1 else shrink)(hr, scale=scale, seed=zlib.crc32(name.encode()))[0]
 
 
-def evaluate(model: str, weights: str | None, sets: dict[str, Path], noise: int | None = None) -> dict[str, dict]:
-    """{set: zoo eval report} for one model."""
+def evaluate(model: str, weights: str | None, sets: dict[str, Path], noise: int | None = None,
+             backend: str | None = None) -> dict[str, dict]:
+    """{set: zoo eval report} for one model (on `backend`, default: the card's preferred one)."""
     with torch.inference_mode():
-        upscale = _ModelUpscale(load(model, weights=weights))
+        upscale = _ModelUpscale(load(model, weights=weights, backend=backend))
         if upscale.scale == 1 and noise is None:  # the "LR" would be the HR itself
             sys.exit(f"error: {model} is a 1x model (a denoiser); give --noise 0..3 to make its JPEG input.")
         return {name: evaluate_upscale(upscale, folder, border=BORDER, name=model, degrade=degrader(noise))
@@ -131,6 +133,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["upconv7-scale2x", "drrn-lite", "espcn7"])
     ap.add_argument("--weights", action="append", default=[], metavar="MODEL=FILE")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--backend", help="as zoo upscale --backend (figures do not depend on it)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--noise", type=int, choices=range(4), help="make LR with the waifu2x degradation at this level")
     ap.add_argument("--write-cards", action="store_true")
@@ -146,7 +149,7 @@ def main() -> None:
         print(f"| model | {' | '.join(f'{k} ({counts[k]} crops): model / bicubic / gain' for k in sets)} |")
         print("|---|" + "---:|" * len(sets), flush=True)
         for model in args.models:
-            reports = evaluate(model, weights.get(model), sets, args.noise)
+            reports = evaluate(model, weights.get(model), sets, args.noise, args.backend)
             scale = reports[next(iter(reports))]["scale"]
             results[model] = {k: metric(args.corpus, k, r, counts[k], args.noise, model, args.note)
                               for k, r in reports.items()}

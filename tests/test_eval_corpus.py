@@ -39,6 +39,6 @@ def test_a_1x_metric_is_a_gain_over_the_jpeg_input_and_names_its_command():
 
 
 def test_a_1x_model_without_noise_is_refused_in_one_line(monkeypatch):
-    monkeypatch.setattr(ec, "load", lambda model, weights=None: type("U", (), {"scale": 1})())
+    monkeypatch.setattr(ec, "load", lambda model, weights=None, backend=None: type("U", (), {"scale": 1})())
     with pytest.raises(SystemExit, match="1x model.*--noise"):
         ec.evaluate("cunet-denoise1", None, {})
