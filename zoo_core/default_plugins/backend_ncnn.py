@@ -13,7 +13,6 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from functools import partial
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -23,6 +22,7 @@ from torch import nn
 from ..errors import ZooError
 from ..interfaces import Backend, Runner
 from .ncnn_export import NcnnModel, UnsupportedModule, export_ncnn, trace_layers
+from .ncnn_se_run import Gate, KeptRuns, Release, TileRun, vector
 
 if TYPE_CHECKING:
     from ..cards import Card
@@ -32,6 +32,7 @@ OPTIONS: dict[str, dict[str, bool]] = {
     "fp32": {"use_fp16_packed": False, "use_fp16_storage": False, "use_fp16_arithmetic": False,
              "use_bf16_storage": False, "use_int8_inference": False},
 }
+KEEP_PIXELS = 4 * 320 * 320  # tiles' input pixels whose runs wait between SE gathering passes (memory: README)
 PREFERRED_TILE = 256  # benchmarks/sweep_ncnn.py: 128 ≈ 256 within noise; 256 has fewer per-tile overheads, ~100 MB/worker
 
 
@@ -68,8 +69,9 @@ class NcnnRunner(Runner):
         self.model, self.options = model, options
         named = dict(module.named_modules()) if module is not None else {}
         self.se_blocks = [named[b.module] for b in model.se]  # their excite() turns a mean into a gate
-        if model.se and callable(getattr(module, "prepare_image", None)):  # image-wide SE: see the module doc
-            self.prepare_image = partial(module.prepare_image, features=self._features)  # type: ignore[union-attr]
+        self._module, self._kept = module, KeptRuns()
+        if model.se and callable(getattr(module, "prepare_image", None)):  # image-wide SE: the tiler calls it
+            self.prepare_image = self._prepare_image
         self.threads, self.workers = max(1, threads), max(1, min(workers, threads))
         self.preferred_tile = PREFERRED_TILE
         self.preferred_batch = self.workers  # a batch of `workers` tiles keeps every core busy
@@ -78,46 +80,33 @@ class NcnnRunner(Runner):
         self._worker_net: Any = None
         self._lock = threading.Lock()
 
-    def _run(self, net: Any, x: np.ndarray, gates: Sequence[np.ndarray | None] = (),
-             stop: nn.Module | None = None) -> np.ndarray:
-        """The output of one CHW tile; SE gates fed (None: this tile's own mean); or SE block `stop`'s input."""
-        import ncnn
+    def _prepare_image(self, tiles: Any, *, tta: bool) -> Release:
+        """The tiler's hook for image-wide SE: the module's own gathering, ncnn computing the features."""
+        self._kept.runs = {}
+        gates = self._module.prepare_image(tiles, tta=tta, features=self._features)  # type: ignore[union-attr]
+        return Release(gates, self._kept)
 
-        ex = net.create_extractor()
-        ex.input(self.model.input_name, ncnn.Mat(x))
-        fed = []  # ncnn.Mat(array) borrows the array's memory: keep every gate alive until the extractor is done
-        for blob, block, gate in zip(self.model.se, self.se_blocks, gates or [None] * len(self.se_blocks)):
-            if block is stop:  # ncnn computes only what this blob needs
-                return self._extract(ex, blob.features, x)
-            if gate is None:  # this tile's own mean; ncnn keeps the blobs computed so far for what follows
-                gate = self._own_gate(block, self._extract(ex, blob.mean, x))
-            fed.append(gate)
-            ex.input(blob.gate, ncnn.Mat(gate))
-        return self._extract(ex, self.model.output_name, x)
-
-    @staticmethod
-    def _extract(ex: Any, blob: str, x: np.ndarray) -> np.ndarray:
-        ret, out = ex.extract(blob)
-        if ret != 0:
-            raise ZooError(f"ncnn failed on a {x.shape[1]}x{x.shape[2]} tile (code {ret}); try --backend torch.")
-        return np.array(out)
-
-    @staticmethod
-    def _own_gate(block: nn.Module, mean: np.ndarray) -> np.ndarray:
-        """The gate for a tile's own mean (ncnn's global average: within ~2e-6 of torch's float64 sum)."""
-        mean = torch.from_numpy(mean.reshape(-1))
-        with torch.inference_mode():
-            return _vector(block.excite(mean[None, :, None, None]))
+    def _run(self, net: Any, x: np.ndarray, gates: Sequence[Gate] = ()) -> np.ndarray:
+        """The output of one CHW tile (SE gates fed; None or missing: the tile's own means)."""
+        return TileRun(net, self.model, self.se_blocks, x).output(gates)
 
     def _features(self, index: int, tile: torch.Tensor, block: nn.Module) -> torch.Tensor:
-        """image_se's gathering hook: `block`'s input on one tile, the earlier blocks' gates as set."""
-        del index  # every pass recomputes the tile up to the block
-        x = tile.detach().to("cpu", torch.float32).contiguous().numpy()
-        return torch.from_numpy(self._run(self.net, x, self._gates(), stop=block))
+        """image_se's gathering hook: `block`'s input on one tile, the earlier blocks' gates as set.
 
-    def _gates(self) -> list[np.ndarray | None]:
+        The first tiles' runs are kept for the next pass and their final run (up to KEEP_PIXELS of them),
+        so they compute every layer once; the others are computed again up to each block.
+        """
+        run = self._kept.runs.get(index)
+        if run is None:
+            x = tile.detach().to("cpu", torch.float32).contiguous().numpy()
+            run = TileRun(self.net, self.model, self.se_blocks, x)
+            if (index + 1) * x.shape[1] * x.shape[2] <= KEEP_PIXELS:
+                self._kept.runs[index] = run
+        return torch.from_numpy(run.features(self.se_blocks.index(block), self._gates()))
+
+    def _gates(self) -> list[Gate]:
         """The SE gates fixed for this thread's current image (None where not fixed)."""
-        return [None if b.gate is None else _vector(b.gate) for b in self.se_blocks]
+        return [None if b.gate is None else vector(b.gate) for b in self.se_blocks]
 
     def _concurrent(self) -> tuple[ThreadPoolExecutor, Any]:
         with self._lock:  # created on first use: a runner that only sees single tiles never pays for it
@@ -130,17 +119,16 @@ class NcnnRunner(Runner):
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         x = batch.detach().to("cpu", torch.float32).contiguous().numpy()
         gates = self._gates()  # read here: SE gates are per thread, and the pool's threads are others
+        kept = [self._kept.take(a) for a in x] if self._kept.runs else []
+        if any(kept):  # tiles whose gathering runs were kept: finish those (a mixed batch is rare)
+            return torch.from_numpy(np.stack([
+                run.output(gates) if run else self._run(self.net, a, gates) for run, a in zip(kept, x)]))
         if len(x) == 1 or self.workers == 1:
             outs = [self._run(self.net, a, gates) for a in x]
         else:
             pool, net = self._concurrent()
             outs = list(pool.map(lambda a: self._run(net, a, gates), x))  # ncnn releases the GIL while it runs
         return torch.from_numpy(np.stack(outs))
-
-
-def _vector(gate: torch.Tensor) -> np.ndarray:
-    """A (1, C, 1, 1) gate as the C-vector ncnn broadcasts over channels."""
-    return np.ascontiguousarray(gate.detach().reshape(-1).to("cpu", torch.float32).numpy())
 
 
 class NcnnBackend(Backend):

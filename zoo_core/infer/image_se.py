@@ -23,6 +23,7 @@ from fractions import Fraction
 from math import lcm
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -83,15 +84,29 @@ def torch_features(model: nn.Module) -> Features:
     return features
 
 
+def _span(mask: torch.Tensor) -> slice:
+    """The owned positions as a slice (positions lie on a grid in order, so each tile owns a contiguous run)."""
+    idx = torch.nonzero(mask).flatten()
+    return slice(int(idx[0]), int(idx[-1]) + 1) if len(idx) else slice(0, 0)
+
+
+def _sum64(part: torch.Tensor) -> torch.Tensor:
+    """Per-channel float64 sums of a CHW map (numpy casts on the fly; torch would copy the map to float64 first)."""
+    if part.device.type == "cpu" and part.dtype == torch.float32:
+        return torch.from_numpy(part.numpy().sum((1, 2), dtype=np.float64))
+    return part.double().sum((1, 2)).cpu()
+
+
 def _image_mean(block: nn.Module, tiles: TileSource, features: Features, stride: Fraction,
                 centre: Fraction) -> torch.Tensor:
     """Block's input averaged over the whole image: each tile adds the feature positions it owns (float64)."""
     total, count = torch.zeros((), dtype=torch.float64), 0
     for index, (tile, (y0, x0), rows, cols) in enumerate(tiles()):
-        f = features(index, tile, block).double().cpu()
-        rm, cm = owned(f.shape[-2], y0, stride, centre, rows), owned(f.shape[-1], x0, stride, centre, cols)
-        total = total + f[:, rm][:, :, cm].sum((1, 2))
-        count += int(rm.sum()) * int(cm.sum())
+        f = features(index, tile, block)
+        rs = _span(owned(f.shape[-2], y0, stride, centre, rows))
+        cs = _span(owned(f.shape[-1], x0, stride, centre, cols))
+        total = total + _sum64(f[:, rs, cs])
+        count += (rs.stop - rs.start) * (cs.stop - cs.start)
     return total / max(1, count)
 
 
