@@ -37,9 +37,11 @@ class TileRun:
     def __init__(self, net: Any, model: NcnnModel, blocks: Sequence[nn.Module], x: np.ndarray):
         import ncnn
 
-        self.model, self.blocks, self.x = model, blocks, x  # x stays referenced: ncnn.Mat borrows its memory
+        self.model, self.blocks, self.x = model, blocks, x
         self.ex = net.create_extractor()
-        self.ex.input(model.input_name, ncnn.Mat(x))
+        # ncnn.Mat(array) borrows the array with channels h*w apart, where ncnn's own Mats align each channel to
+        # 16 bytes; some layers (Crop) assume the alignment: the clone is a Mat of ncnn's own layout
+        self.ex.input(model.input_name, ncnn.Mat(x).clone())
         self.fed: list[np.ndarray] = []  # the gates fed so far (borrowed by ncnn too)
 
     def extract(self, blob: str, *, copy: bool = True) -> np.ndarray:
