@@ -117,9 +117,9 @@ def assert_parity(ours: np.ndarray, ref: np.ndarray, *, atol: float = 1e-4, min_
 
 
 def tiled_vs_ncnn(name: str, rgb: np.ndarray, run_ncnn: Callable[[np.ndarray], np.ndarray],
-                  *, tile: int) -> tuple[np.ndarray, np.ndarray]:
-    """zoo (torch, in tiles) on rgb, and ncnn on rgb edge-padded by the context as zoo pads it, cropped alike."""
-    up = zoo.load(name, backend="torch", tile_size=tile)
+                  *, tile: int, backend: str = "torch") -> tuple[np.ndarray, np.ndarray]:
+    """zoo (in tiles, on `backend`) on rgb, and ncnn on rgb edge-padded by the context as zoo pads it, cropped alike."""
+    up = zoo.load(name, backend=backend, tile_size=tile)
     geo, s = up.geometry, up.scale
     x = rgb.transpose(2, 0, 1).astype(np.float32) / 255
     ctx, cut = geo.context, (geo.context - geo.offset) * s
@@ -153,9 +153,24 @@ def assert_tiles_equal_whole_and_per_tile_stats_differ(name: str, rgb: np.ndarra
     assert (per_tile - whole).abs().max() > 1e-3
 
 
-def assert_tta_refused_in_one_line(name: str) -> None:
+def assert_ncnn_tiles_match_whole(name: str, rgb: np.ndarray, tiles: tuple[int, ...] = (8, 12, 16)) -> None:
+    """The ncnn path in tiles (image-wide statistics gathered) vs its own whole-image run and torch's.
+
+    ncnn picks its kernels by shape, so tiles are within float rounding of the whole, not bit-equal.
+    """
+    from zoo_core.infer.tiler import reference
+
+    fast, ref = zoo.load(name, backend="ncnn"), zoo.load(name, backend="torch")
+    x = torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32) / 255)
+    whole = reference(fast.runner, x, fast.geometry).numpy()  # one ncnn run: the image's own statistics
+    assert_parity(whole, reference(ref.runner, x, ref.geometry).numpy(), atol=3e-5)
+    for tile in tiles:
+        assert_parity(fast.upscale_tensor(x, tile_size=tile).numpy(), whole, atol=3e-5)
+
+
+def assert_tta_refused_in_one_line(name: str, backend: str = "torch") -> None:
     """--tta on a model with image-wide statistics is refused with a one-line ZooError."""
-    up = zoo.load(name, backend="torch")
+    up = zoo.load(name, backend=backend)
     with pytest.raises(zoo.ZooError, match="--tta") as err:
         up.upscale(crop(16, 16), tta=True)
     assert "\n" not in str(err.value)

@@ -1,7 +1,9 @@
 """Real-CUGAN in zoo vs the reference engine: the PyPI `ncnn` package running the original files on the CPU.
 
 ncnn runs the whole edge-padded image at once, so its SE blocks average over the whole image; zoo runs it in
-tiles and gathers each SE block's image-wide mean first (zoo_core/infer/image_se.py), so both must agree.
+tiles and gathers each SE block's image-wide mean first (zoo_core/infer/image_se.py), so both must agree:
+on the torch backend (the reference) and on zoo's default CPU path, its own ncnn export with each SE gate an
+input blob (zoo_core/default_plugins/ncnn_se.py).
 The 4x files end at the PixelShuffle: realcugan-ncnn-vulkan adds the nearest-upscaled input afterwards, so
 the reference here does too.
 """
@@ -30,9 +32,9 @@ def ncnn_run(name: str, x: np.ndarray) -> np.ndarray:
     return y
 
 
-def tiled_vs_ncnn(name: str, size: int = 24) -> tuple[np.ndarray, np.ndarray]:
+def tiled_vs_ncnn(name: str, size: int = 24, backend: str = "torch") -> tuple[np.ndarray, np.ndarray]:
     """zoo in 12-px tiles (image-wide SE) vs ncnn on the whole size×size crop edge-padded by the context."""
-    return P.tiled_vs_ncnn(name, P.crop(size, size), lambda x: ncnn_run(name, x), tile=12)
+    return P.tiled_vs_ncnn(name, P.crop(size, size), lambda x: ncnn_run(name, x), tile=12, backend=backend)
 
 
 @pytest.mark.parametrize("name", CARDS)
@@ -45,14 +47,29 @@ def test_tiled_zoo_matches_ncnn_on_the_whole_image(name):
     P.assert_parity(*tiled_vs_ncnn(name))
 
 
+@pytest.mark.parametrize("name", ["realcugan-se-2x", "realcugan-se-2x-denoise3", "realcugan-se-3x-conservative",
+                                  "realcugan-se-4x", "realcugan-pro-2x", "realcugan-pro-3x-denoise3"])
+def test_default_ncnn_path_in_tiles_matches_ncnn_on_the_original_file(name):
+    """zoo's own ncnn export in 12-px tiles (means gathered with ncnn) vs the original file on the whole image."""
+    assert zoo.load(name).backend == "ncnn"  # the default CPU path
+    P.assert_parity(*tiled_vs_ncnn(name, backend="ncnn"))
+
+
+@pytest.mark.parametrize("name", ["realcugan-se-2x-denoise1", "realcugan-se-3x", "realcugan-se-4x"])
+def test_ncnn_tiles_match_its_whole_image_and_torch(name):
+    """Odd sizes, small tiles (several gathering passes, runs kept between them); 4x adds the nearest input."""
+    P.assert_ncnn_tiles_match_whole(name, P.crop(30, 22))
+
+
 @pytest.mark.parametrize("name", ["realcugan-se-2x-denoise1", "realcugan-se-3x", "realcugan-se-4x"])
 def test_tiles_equal_whole_image_and_per_tile_se_would_not(name):
     """Odd sizes, several tile sizes: equal to the whole image; SE over each tile alone is visibly different."""
     P.assert_tiles_equal_whole_and_per_tile_stats_differ(name, P.crop(30, 22))
 
 
-def test_tta_is_refused_in_one_line():
-    P.assert_tta_refused_in_one_line("realcugan-se-2x")
+@pytest.mark.parametrize("backend", ["torch", "ncnn"])
+def test_tta_is_refused_in_one_line(backend):
+    P.assert_tta_refused_in_one_line("realcugan-se-2x", backend)
 
 
 def test_a_file_of_another_scale_is_refused_in_one_line():
