@@ -15,7 +15,7 @@ adds a line to the dataset text (e.g. which waifu2x level stands for a card's ow
 
     .venv/bin/python benchmarks/eval_corpus.py [--models upconv7-scale2x drrn-lite espcn7 CARD.yaml ...]
         [--weights MODEL=FILE.safetensors ...] [--noise N] [--backend torch] [--json OUT.json]
-        [--write-cards [--note TEXT]]
+        [--per-picture 8] [--drawings 48] [--write-cards [--note TEXT]]
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _grid_crops(img: Image.Image, n: int) -> list[Image.Image]:
     return [img.crop((x, y, x + SIDE, y + SIDE)) for x, y in picked]
 
 
-def crop_sets(corpus: str, root: Path) -> dict[str, Path]:
+def crop_sets(corpus: str, root: Path, per_picture: int = PER_PICTURE, drawings_n: int = DRAWINGS) -> dict[str, Path]:
     """Write the two crop folders under root; returns {'real art': folder, 'drawings': folder}."""
     entries = split_entries(corpus, "val")
     real, drawings = root / "real", root / "drawings"
@@ -56,9 +56,9 @@ def crop_sets(corpus: str, root: Path) -> dict[str, Path]:
     drawings.mkdir()
     for f in sorted(p for p, pkg in entries if pkg in REAL_SOURCES):
         with Image.open(f) as im:
-            for i, crop in enumerate(_grid_crops(to_rgb(im), PER_PICTURE)):
+            for i, crop in enumerate(_grid_crops(to_rgb(im), per_picture)):
                 crop.save(real / f"{f.stem}-{i}.png")
-    for f in spread([p for p, pkg in entries if pkg not in REAL_SOURCES], DRAWINGS):
+    for f in spread([p for p, pkg in entries if pkg not in REAL_SOURCES], drawings_n):
         with Image.open(f) as im:
             img = to_rgb(im)
         if min(img.size) >= SIDE:
@@ -96,7 +96,7 @@ def _lr_text(scale: int, noise: int | None) -> str:
 
 
 def metric(corpus: str, name: str, report: dict, n: int, noise: int | None = None, model: str = "MODEL",
-           note: str = "") -> dict:
+           note: str = "", flags: str = "") -> dict:
     """One card metric: the model's mean PSNR-Y, the baseline's (bicubic; at 1x the input), and the gain."""
     m, scale = report["mean"], report["scale"]
     base = "input" if scale == 1 else "bicubic"  # at 1x "bicubic" is the degraded input, unchanged
@@ -106,7 +106,7 @@ def metric(corpus: str, name: str, report: dict, n: int, noise: int | None = Non
             "dataset": f"{n} {SIDE}px crops of the '{corpus}' val split ({name}); never trained on" + (
                 f"; {note}" if note else ""),
             "protocol": f"{_lr_text(scale, noise)}; PSNR on Y (BT.601, 16-235) of 8-bit outputs, {BORDER} px border",
-            "command": f"{COMMAND} --threads 1{'' if noise is None else f' --noise {noise}'} --models {model}"}
+            "command": f"{COMMAND} --threads 1{'' if noise is None else f' --noise {noise}'}{flags} --models {model}"}
 
 
 def write_card(model: str, metrics: dict[str, dict]) -> None:
@@ -116,6 +116,12 @@ def write_card(model: str, metrics: dict[str, dict]) -> None:
     data.setdefault("metrics", {}).update(metrics)
     write_card_file(path, data)  # validated, YAML as the plugins' make_cards.py write it
     print(f"wrote metrics into {path}", file=sys.stderr)
+
+
+def _flags(args: argparse.Namespace) -> str:
+    """The crop-count options that differ from the defaults, as command-line flags (for the metric's command)."""
+    return "".join(f" --{k.replace('_', '-')} {v}" for k, v, d in
+                   (("per_picture", args.per_picture, PER_PICTURE), ("drawings", args.drawings, DRAWINGS)) if v != d)
 
 
 def _row(model: str, scale: int, metrics: dict[str, dict]) -> str:
@@ -137,6 +143,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--noise", type=int, choices=range(4), help="make LR with the waifu2x degradation at this level")
     ap.add_argument("--write-cards", action="store_true")
+    ap.add_argument("--per-picture", type=int, default=PER_PICTURE, help="real-art crops per picture (fewer: faster)")
+    ap.add_argument("--drawings", type=int, default=DRAWINGS, help="drawings crops (fewer: faster)")
     ap.add_argument("--note", default="", help="a line added to the metrics' dataset text (with --write-cards)")
     args = ap.parse_args()
     if args.threads:
@@ -144,14 +152,14 @@ def main() -> None:
     weights = dict(w.split("=", 1) for w in args.weights)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        sets = crop_sets(args.corpus, Path(tmp))
+        sets = crop_sets(args.corpus, Path(tmp), args.per_picture, args.drawings)
         counts = {k: len(list(v.iterdir())) for k, v in sets.items()}
         print(f"| model | {' | '.join(f'{k} ({counts[k]} crops): model / bicubic / gain' for k in sets)} |")
         print("|---|" + "---:|" * len(sets), flush=True)
         for model in args.models:
             reports = evaluate(model, weights.get(model), sets, args.noise, args.backend)
             scale = reports[next(iter(reports))]["scale"]
-            results[model] = {k: metric(args.corpus, k, r, counts[k], args.noise, model, args.note)
+            results[model] = {k: metric(args.corpus, k, r, counts[k], args.noise, model, args.note, _flags(args))
                               for k, r in reports.items()}
             print(_row(model, scale, results[model]), flush=True)
             if args.write_cards and model not in weights:

@@ -36,6 +36,8 @@ def test_a_1x_metric_is_a_gain_over_the_jpeg_input_and_names_its_command():
     assert m["command"].endswith("--noise 2 --models cunet-denoise2")
     two = ec.metric("debian-art", "drawings", _report(2), 46)
     assert two["bicubic"] == 30.0 and "input" not in two and "--noise" not in two["command"]
+    fewer = ec.metric("debian-art", "drawings", _report(2), 16, model="m", flags=" --drawings 16")
+    assert fewer["command"].endswith("--drawings 16 --models m") and fewer["dataset"].startswith("16 192px crops")
 
 
 def test_a_1x_model_without_noise_is_refused_in_one_line(monkeypatch):
