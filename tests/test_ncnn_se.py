@@ -159,3 +159,21 @@ def test_fixed_gates_are_fed_as_given(shape):
         ref = module(x)
     out = runner(module)(x)
     assert torch.allclose(out, ref, atol=1e-5), float((out - ref).abs().max())
+
+
+def test_a_prepare_image_without_the_features_hook_keeps_the_module_off_ncnn():
+    import dataclasses
+
+    import zoo
+    from zoo_core.api import backend_named
+
+    class OldHook(ToyNet):
+        def prepare_image(self, tiles, *, tta):  # the torch-only protocol: ncnn could not gather through it
+            return super().prepare_image(tiles, tta=tta)
+
+    ncnn, card = backend_named("ncnn"), zoo.get_card("drrn-lite")
+    assert ncnn.supports(dataclasses.replace(card, architecture="toy"), ToyNet().eval(), device="cpu",
+                         precision="fp32") is None
+    why = ncnn.supports(dataclasses.replace(card, architecture="toy-old"), OldHook().eval(), device="cpu",
+                        precision="fp32")
+    assert why and "prepare_image takes no features= hook" in why and "\n" not in why

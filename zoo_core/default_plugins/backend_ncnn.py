@@ -22,6 +22,7 @@ from torch import nn
 from ..errors import ZooError
 from ..interfaces import Backend, Runner
 from .ncnn_export import NcnnModel, UnsupportedModule, export_ncnn, trace_layers
+from .ncnn_se import gathering_refusal
 from .ncnn_se_run import Gate, KeptRuns, Release, TileRun, vector
 
 if TYPE_CHECKING:
@@ -143,9 +144,9 @@ class NcnnBackend(Backend):
     def _export_refusal(self, card: Card, module: nn.Module) -> str | None:
         key = json.dumps([card.architecture, card.hyperparameters], sort_keys=True, default=str)
         if key not in self._refusals:
-            try:
-                trace_layers(module)  # the card's own module: hyperparameters may change what it contains
-                self._refusals[key] = None
+            try:  # the card's own module: hyperparameters may change what it contains
+                why = gathering_refusal(module, trace_layers(module))
+                self._refusals[key] = why and f"'{card.architecture}': {why}"
             except ZooError as err:  # UnsupportedModule among them: the reason is kept and shown
                 self._refusals[key] = f"the ncnn exporter cannot express '{card.architecture}' ({err})"
         return self._refusals[key]

@@ -48,3 +48,16 @@ def se_blobs(layers: list[Layer]) -> tuple[SeBlob, ...]:
     gates = [lay for lay in layers if lay.type == "Input" and lay.name.startswith(GATE_LAYER)]
     return tuple(SeBlob(g.name[len(GATE_LAYER):], g.outputs[0].replace("_gate", "_in"), g.outputs[0],
                         g.outputs[0].replace("_gate", "_mean")) for g in gates)
+
+
+def gathering_refusal(module: nn.Module, layers: list[Layer]) -> str | None:
+    """Why ncnn cannot gather this module's image-wide SE means (its prepare_image takes no `features=`), or None."""
+    import inspect
+
+    prepare = getattr(module, "prepare_image", None)
+    if not se_blobs(layers) or not callable(prepare):
+        return None
+    params = inspect.signature(prepare).parameters
+    if "features" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return "its prepare_image takes no features= hook (zoo_core/infer/image_se.py), so ncnn cannot gather its SE means"
