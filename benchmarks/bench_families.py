@@ -9,6 +9,7 @@ time (which other jobs on a shared box move far less); medians are printed, with
 Real-CUGAN 4x's reference adds the nearest-upscaled input after the file, as realcugan-ncnn-vulkan does.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_families.py [--cards A B] [--size 256] [--reps 3] [--threads 1]
+        [--tile N] [--ref fp16|fp32] [--keep-pixels N]
 """
 from __future__ import annotations
 
@@ -74,7 +75,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
     ap.add_argument("--tile", type=int, default=None, help="zoo's tile size (default: its own)")
     ap.add_argument("--ref", choices=("fp16", "fp32"), default="fp16", help="ncnn storage for the original file")
+    ap.add_argument("--keep-pixels", type=int, default=None,
+                    help="ncnn SE gathering: tile pixels whose runs wait between passes (0: recompute every pass)")
     args = ap.parse_args()
+    if args.keep_pixels is not None:
+        import zoo_core.default_plugins.backend_ncnn as backend_ncnn
+
+        backend_ncnn.KEEP_PIXELS = args.keep_pixels
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
     from PIL import Image
@@ -83,7 +90,8 @@ def main() -> None:
     img = np.asarray(src)[:args.size, :args.size].copy()
     mp = img.shape[0] * img.shape[1] / 1e6
     print(f"{args.size}x{args.size}, {args.threads} thread(s), zoo tile {args.tile or 'default'}, ncnn {args.ref} "
-          f"storage, {args.reps} interleaved pairs, medians; load average {os.getloadavg()[0]:.1f}")
+          f"storage, {args.reps} interleaved pairs, medians; load average {os.getloadavg()[0]:.1f}"
+          + ("" if args.keep_pixels is None else f"; KEEP_PIXELS {args.keep_pixels}"))
     print("| card | zoo backend | zoo s/MP (input) | ncnn s/MP | zoo / ncnn | CPU time zoo / ncnn | max 8-bit diff |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name in args.cards:
