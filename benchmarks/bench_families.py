@@ -115,8 +115,8 @@ def row(name: str, img: np.ndarray, args: argparse.Namespace, mp: float) -> str:
     ratio = statistics.median(z / n for z, n in zip(wall[0], wall[1]))
     cpu_ratio = statistics.median(z / n for z, n in zip(cpu[0], cpu[1]))
     diff = int(np.abs(out[0].astype(int) - out[1].astype(int)).max())
-    return (f"| {name} | {up.backend} | {statistics.median(wall[0]) / mp:.2f} | {statistics.median(wall[1]) / mp:.2f} | "
-            f"{ratio:.2f} | {cpu_ratio:.2f} | {diff} |")
+    per_mp = [statistics.median(wall[side]) / mp for side in (0, 1)]
+    return f"| {name} | {up.backend} | {per_mp[0]:.2f} | {per_mp[1]:.2f} | {ratio:.2f} | {cpu_ratio:.2f} | {diff} |"
 
 
 if __name__ == "__main__":

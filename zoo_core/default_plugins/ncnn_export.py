@@ -4,7 +4,8 @@ Covers what waifu2x-style networks are made of: Conv2d (any stride/dilation/zero
 ConvTranspose2d, ReLU/LeakyReLU/PReLU/SELU/Sigmoid/Hardtanh/clamp, PixelShuffle, nearest upscaling by an
 integer factor, bicubic upsampling (ncnn_resample.py), channel concat, constant crops (slicing), element-wise
 add/mul, image-wide SE blocks (ncnn_se.py: the gate is an input blob), and weightless modules or fx-wrapped
-functions that name their ncnn layer (`ncnn_layer(...)`), wired as any DAG (fx traced). Anything else raises UnsupportedModule, so torch stays the fallback.
+functions that name their ncnn layer (`ncnn_layer(...)`), wired as any DAG (fx traced). Anything else raises
+UnsupportedModule, so torch stays the fallback.
 This file traces and wires; the layers come from ncnn_modules.py (leaf modules), ncnn_functions.py
 (function calls) and ncnn_resample.py (bicubic); ncnn_write.py fuses, splits and writes the files.
 """
@@ -19,7 +20,8 @@ from torch import fx, nn
 from .ncnn_functions import concat_layer, function_layer
 from .ncnn_layer import Layer, UnsupportedModule  # noqa: F401  (re-exported: callers import them from here)
 from .ncnn_modules import module_layer
-from .ncnn_se import SeBlob, is_image_se, se_blobs, se_layers
+from ..infer.image_se import is_se_block
+from .ncnn_se import SeBlob, se_blobs, se_layers
 from .ncnn_write import (  # noqa: F401  (re-exported: callers import them from here)
     TAG_FP16, fuse_activations, insert_splits, write_bin, write_param)
 
@@ -41,7 +43,7 @@ class _Tracer(fx.Tracer):
     """fx's tracer, keeping modules that name their own ncnn layer (`ncnn_layer() -> (type, params)`) whole."""
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return callable(getattr(m, "ncnn_layer", None)) or is_image_se(m) or super().is_leaf_module(m, qualname)
+        return callable(getattr(m, "ncnn_layer", None)) or is_se_block(m) or super().is_leaf_module(m, qualname)
 
 
 def trace_layers(module: nn.Module) -> list[Layer]:
@@ -59,7 +61,7 @@ def trace_layers(module: nn.Module) -> list[Layer]:
                 raise UnsupportedModule("more than one input")
             blob[node.name] = INPUT
             layers.append(Layer("Input", "input", [], [INPUT]))
-        elif node.op == "call_module" and is_image_se(modules[node.target]):
+        elif node.op == "call_module" and is_se_block(modules[node.target]):
             _image_se(layers, blob, node)
         elif node.op == "call_module":
             src = blob[node.args[0].name]

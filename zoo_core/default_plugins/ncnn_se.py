@@ -30,11 +30,6 @@ class SeBlob:
     mean: str
 
 
-def is_image_se(m: nn.Module) -> bool:
-    """Whether `m` declares itself an image-wide SE block (the attributes image_se.py uses)."""
-    return all(hasattr(m, a) for a in ("gate", "stop_here", "excite"))
-
-
 def se_layers(index: int, qualname: str, dst: str) -> tuple[str, list[Layer]]:
     """(name for the block's input blob, [gate Input, multiply]) for the index-th SE block of a graph."""
     features, gate, mean = f"se{index}_in", f"se{index}_gate", f"se{index}_mean"

@@ -110,9 +110,14 @@ def _image_mean(block: nn.Module, tiles: TileSource, features: Features, stride:
     return total / max(1, count)
 
 
+def is_se_block(m: nn.Module) -> bool:
+    """Whether `m` declares itself an image-wide SE block: it has `gate`, `stop_here` and `excite`."""
+    return all(hasattr(m, a) for a in ("gate", "stop_here", "excite"))
+
+
 def se_blocks(model: nn.Module) -> list[nn.Module]:
-    """The model's image-wide SE blocks (modules with `gate`, `stop_here` and `excite`), in definition order."""
-    return [m for m in model.modules() if all(hasattr(m, a) for a in ("gate", "stop_here", "excite"))]
+    """The model's image-wide SE blocks, in definition order."""
+    return [m for m in model.modules() if is_se_block(m)]
 
 
 def prepare_image(model: nn.Module, tiles: TileSource, anchors: Sequence[Anchor], *, tta: bool,
@@ -144,5 +149,5 @@ def prepare_image(model: nn.Module, tiles: TileSource, anchors: Sequence[Anchor]
     return gates
 
 
-__all__ = ["Anchor", "Features", "Gates", "Reached", "TileSource", "features_at", "owned", "prepare_image", "se_blocks",
-           "torch_features"]
+__all__ = ["Anchor", "Features", "Gates", "Reached", "TileSource", "features_at", "is_se_block", "owned",
+           "prepare_image", "se_blocks", "torch_features"]
