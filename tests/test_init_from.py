@@ -54,3 +54,18 @@ def test_init_and_init_from_together_are_refused(tmp_path: Path) -> None:
                    "data: {synthetic: {count: 1}}\n")
     with pytest.raises(zoo.ConfigError, match="both set"):
         load_config(cfg)
+
+
+def test_init_from_subset_starts_a_smaller_variant_from_the_shared_tensors(tmp_path: Path) -> None:
+    arch = zoo.get_registry().architecture("drrn-lite")
+    big = {**arch.resolve_hyperparameters(), "units": 4, "recursions": 1}
+    path, saved = _saved(tmp_path, "drrn-lite", big)
+    small_hp = {**big, "units": 2}
+    small = arch.create(small_hp)
+    init_from(small, str(path), arch_id="drrn-lite", hyperparameters=small_hp, subset=True)
+    for k, v in small.state_dict().items():
+        assert torch.equal(v, saved.state_dict()[k]), k
+    wider = arch.create({**big, "channels": big["channels"] * 2})  # a shape the file lacks is still refused
+    with pytest.raises(zoo.WeightsError, match="has shape"):
+        init_from(wider, str(path), arch_id="drrn-lite", hyperparameters={**big, "channels": big["channels"] * 2},
+                  subset=True)

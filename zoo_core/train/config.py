@@ -66,6 +66,7 @@ class ModelConfig:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     init: str = ""  # a starting point the model offers through init_weights(scheme); "" = PyTorch's default
     init_from: str = ""  # a .safetensors of this architecture to start from (fine-tuning), e.g. a card's weights
+    init_from_subset: bool = False  # the model is a smaller variant: take the tensors it shares with init_from
 
 
 @dataclass(kw_only=True)

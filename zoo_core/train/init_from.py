@@ -11,8 +11,13 @@ from ..errors import ConfigError
 from ..weights.safetensors_io import load_into, load_safetensors
 
 
-def init_from(model: nn.Module, path: str, *, arch_id: str, hyperparameters: Mapping[str, Any]) -> None:
-    """Load `path` into `model` after checking it was saved for the same architecture and hyperparameters."""
+def init_from(model: nn.Module, path: str, *, arch_id: str, hyperparameters: Mapping[str, Any],
+              subset: bool = False) -> None:
+    """Load `path` into `model` after checking it was saved for the same architecture and hyperparameters.
+
+    With `subset`, the model may be a smaller variant (e.g. fewer residual units): every tensor it has is taken
+    from the file (same name and shape), the file's other tensors are left out, hyperparameters may differ.
+    """
     if not Path(path).is_file():
         raise ConfigError(f"model.init_from '{path}' is not a file. Give the path of a .safetensors of this "
                           "architecture (e.g. a card's weights), or remove model.init_from.")
@@ -22,9 +27,14 @@ def init_from(model: nn.Module, path: str, *, arch_id: str, hyperparameters: Map
         raise ConfigError(f"model.init_from '{path}' holds weights of '{saved_arch}', but model.architecture is "
                           f"'{arch_id}'. Give weights of the same architecture.")
     saved_hp = json.loads(meta["hyperparameters"]) if "hyperparameters" in meta else {}
+    if subset:
+        own = model.state_dict()
+        load_into(model, {k: v for k, v in tensors.items() if k in own}, path)  # names and shapes still checked
+        return
     differ = sorted(k for k in saved_hp if k in hyperparameters and saved_hp[k] != hyperparameters[k])
     if differ:
         got = ", ".join(f"{k}={saved_hp[k]!r} (config {hyperparameters[k]!r})" for k in differ)
         raise ConfigError(f"model.init_from '{path}' was trained with other hyperparameters: {got}. "
-                          "Set model.hyperparameters to the saved ones.")
+                          "Set model.hyperparameters to the saved ones, or model.init_from_subset: true for a smaller "
+                          "variant taking the tensors it shares.")
     load_into(model, tensors, path)

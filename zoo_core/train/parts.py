@@ -47,7 +47,8 @@ def build_model(cfg: TrainConfig) -> tuple[nn.Module, Geometry]:
     if cfg.model.init:  # a resumed run then overwrites it from the checkpoint (as it does init_from's weights)
         init_weights(model, cfg.model.architecture, cfg.model.init)
     if cfg.model.init_from:
-        init_from(model, cfg.model.init_from, arch_id=cfg.model.architecture, hyperparameters=hp)
+        init_from(model, cfg.model.init_from, arch_id=cfg.model.architecture, hyperparameters=hp,
+                  subset=cfg.model.init_from_subset)
     if cfg.optim.checkpointing:
         require_checkpointing(model, cfg.model.architecture)
     return model, arch.geometry(hp)
