@@ -2,6 +2,8 @@
 constant crops (slicing), PixelShuffle and plugins' fx-wrapped functions that name their ncnn layer."""
 from __future__ import annotations
 
+import contextlib
+import io
 import operator
 
 import torch
@@ -107,16 +109,28 @@ def concat_layer(node: fx.Node, blob: dict[str, str], module: nn.Module) -> Laye
     return Layer("Concat", node.name, [blob[a.name] for a in parts], [node.name], {0: 0})
 
 
+def _propagate(gm: fx.GraphModule) -> None:
+    """Record every node's shape: one real 16x16 RGB pass, else a 1024x1024 one on fake tensors (no compute)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    try:  # ShapeProp prints a failing node's traceback itself: kept off the user's terminal
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
+            ShapeProp(gm).propagate(torch.zeros(1, 3, 16, 16))
+        return
+    except Exception:  # e.g. a net that crops its input by more than 8 px per side (its offset): try larger
+        pass
+    try:
+        with torch.no_grad():
+            ShapeProp(gm, fake_mode=FakeTensorMode(allow_non_fake_inputs=True)).propagate(torch.zeros(1, 3, 1024, 1024))
+    except Exception as err:  # a net that cannot take an RGB input: its shapes stay unknown
+        raise UnsupportedModule(f"shapes unknown ({type(err).__name__}: {err})") from None
+
+
 def _channels(graph: fx.Graph, module: nn.Module) -> dict[str, int]:
     """Channel count of every 4-D tensor in the graph, from one small RGB forward pass (cached on the graph)."""
     if not hasattr(graph, "_zoo_channels"):
-        from torch.fx.passes.shape_prop import ShapeProp
-
-        try:
-            with torch.no_grad():
-                ShapeProp(fx.GraphModule(module, graph)).propagate(torch.zeros(1, 3, 16, 16))
-        except Exception as err:  # a net that cannot take a 16x16 RGB input: its shapes stay unknown
-            raise UnsupportedModule(f"shapes unknown ({type(err).__name__}: {err})") from None
+        _propagate(fx.GraphModule(module, graph))
         metas = [(n.name, getattr(n.meta.get("tensor_meta"), "shape", ())) for n in graph.nodes]
         graph._zoo_channels = {name: int(shape[1]) for name, shape in metas if len(shape) == 4}  # type: ignore[attr-defined]
     return graph._zoo_channels  # type: ignore[attr-defined]

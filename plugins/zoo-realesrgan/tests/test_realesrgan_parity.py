@@ -61,6 +61,7 @@ def test_x4plus_matches_ncnn(name):
     """Whole 16x16 input (the exact context, 94 or 349 px, makes tiled runs of these too slow for a test)."""
     x = np.pad(crop(16).transpose(2, 0, 1).astype(np.float32) / 255, ((0, 0), (4, 4), (4, 4)), mode="edge")
     module = zoo.build_model(zoo.get_card(name))
+    module.trim = 0  # the plain network, as the original file: its trimmed form is checked against it below
     with torch.no_grad():
         ours = module(torch.from_numpy(x)[None])[0].numpy()
     assert_parity(ours, ncnn_run(name, x))
@@ -82,8 +83,14 @@ def test_rrdbnet_context_makes_tiles_equal_whole(num_block):
         run = lambda t: module(t)  # noqa: E731
         whole = reference(run, x, arch.geometry(hp))
         tiled = run_tiled(run, x, arch.geometry(hp), tile=24)
-        short = run_tiled(run, x, zoo.Geometry(scale=4, in_channels=3, out_channels=3, offset=0,
-                                               context=arch.geometry(hp).context - 1), tile=24)
+        geo = arch.geometry(hp)
+        short = run_tiled(run, x, zoo.Geometry(scale=4, in_channels=3, out_channels=3, offset=geo.offset - 1,
+                                               context=geo.context - 1), tile=24)
+        module.trim = 0  # the plain network, whole: what the trimmed one must equal where it keeps pixels
+        plain = reference(run, x, zoo.Geometry(scale=4, in_channels=3, out_channels=3, offset=0,
+                                               context=geo.context))
+    assert geo.offset == geo.context - 2
+    assert torch.equal(whole, plain)
     assert torch.equal(whole, tiled)
     assert not torch.equal(whole, short)  # less context would change pixels: the formula is not loose
 

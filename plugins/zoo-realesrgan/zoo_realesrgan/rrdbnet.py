@@ -38,6 +38,16 @@ class RRDB(nn.Module):
         return self.rdb3(self.rdb2(self.rdb1(x))) * 0.2 + x
 
 
+def context(num_block: int) -> int:
+    """Input pixels per side that reach an output pixel: 15 per RRDB + conv_first/conv_body + the 4x tail."""
+    return 15 * num_block + 4
+
+
+def trim(num_block: int) -> int:
+    """LR pixels per side the network drops after its trunk (all of the context but the tail's 2)."""
+    return context(num_block) - 2
+
+
 class RRDBNet(nn.Module):
     """conv_first, num_block RRDBs + conv_body (residual), 2x nearest + conv twice, conv_hr, conv_last."""
 
@@ -51,11 +61,18 @@ class RRDBNet(nn.Module):
         self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         self.conv_last = nn.Conv2d(num_feat, 3, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(0.2, inplace=True)
+        # LR pixels per side dropped after the trunk (the architecture's offset): the 4x tail needs only 2 px of
+        # context (1.25 LR px of 3x3 convs at 2x and 4x), so exact tiles do not carry the trunk's 15 px per block
+        # through the HR convolutions, which were most of the time and memory (a 444² tile became 1776² at 64 ch).
+        self.trim = trim(num_block)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """NCHW in [0,1] → NCHW at 4x."""
+        """NCHW in [0,1], padded by the architecture's context → NCHW at 4x, `trim` LR px per side shorter."""
         feat = self.conv_first(x)
         feat = feat + self.conv_body(self.body(feat))
+        if self.trim:  # 0: the plain network (the original files' output size)
+            t = self.trim
+            feat = feat[..., t:-t, t:-t]
         feat = self.lrelu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")))
         feat = self.lrelu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")))
         return self.conv_last(self.lrelu(self.conv_hr(feat)))
