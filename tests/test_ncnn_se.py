@@ -177,3 +177,19 @@ def test_a_prepare_image_without_the_features_hook_keeps_the_module_off_ncnn():
     why = ncnn.supports(dataclasses.replace(card, architecture="toy-old"), OldHook().eval(), device="cpu",
                         precision="fp32")
     assert why and "prepare_image takes no features= hook" in why and "\n" not in why
+
+
+def test_a_failed_gathering_keeps_no_tile_runs_or_gates():
+    module = ToyNet().eval()
+    run = runner(module)
+    gather = run._features
+
+    def fails_on_the_second_tile(index, tile, block):
+        if index:
+            raise RuntimeError("disk gone")
+        return gather(index, tile, block)
+
+    run._features = fails_on_the_second_tile
+    with pytest.raises(RuntimeError, match="disk gone"):
+        run_tiled(run, torch.rand(3, 20, 20), GEOMETRY, tile=8)
+    assert run._kept.runs == {} and module.se1.gate is None

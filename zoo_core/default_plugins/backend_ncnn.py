@@ -84,7 +84,11 @@ class NcnnRunner(Runner):
     def _prepare_image(self, tiles: Any, *, tta: bool) -> Release:
         """The tiler's hook for image-wide SE: the module's own gathering, ncnn computing the features."""
         self._kept.runs = {}
-        gates = self._module.prepare_image(tiles, tta=tta, features=self._features)  # type: ignore[union-attr]
+        try:
+            gates = self._module.prepare_image(tiles, tta=tta, features=self._features)  # type: ignore[union-attr]
+        except BaseException:
+            self._kept.runs = {}  # a refused or failed image keeps no extractors alive
+            raise
         return Release(gates, self._kept)
 
     def _run(self, net: Any, x: np.ndarray, gates: Sequence[Gate] = ()) -> np.ndarray:
