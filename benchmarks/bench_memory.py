@@ -7,7 +7,9 @@ ncnn and the model loaded), so the image's own cost is the difference.
 --stop-after N (for the slow families on a busy box): the child stops after N tiles, then writes every
 byte of an output-sized array, so the peak it reports is the steady working set after N tiles plus the
 whole output resident, an estimate of the full run's peak (the per-tile buffers do not grow after the
-first batches); the line says "est.".
+first batches); the line says "est.". A model with image-wide SE statistics (CUNet, Real-CUGAN) runs a
+gathering pass per SE block over every tile first: there each pass also stops after N tiles (its gates
+are then wrong, its memory is not).
 
     .venv/bin/python benchmarks/bench_memory.py [--cards A B] [--size 4096] [--backend ncnn|torch] [--tile N]
         [--batch N] [--stop-after N]
@@ -25,7 +27,7 @@ from pathlib import Path
 LIMIT = 3 * 1000**3  # "3 GB"
 
 CHILD = """
-import json, sys, time
+import itertools, json, sys, time
 import numpy as np
 import zoo
 card, size, backend, tile, batch, stop_after = json.loads(sys.argv[1])
@@ -40,6 +42,10 @@ def tick(n):
     done[0] += n
     if stop_after and done[0] >= stop_after:
         raise Enough
+
+gather = getattr(up.runner, "prepare_image", None)
+if stop_after and gather:  # image-wide SE: each gathering pass sees its first N tiles only
+    up.runner.prepare_image = lambda tiles, **kw: gather(lambda: itertools.islice(tiles(), stop_after), **kw)
 
 try:
     out = up.upscale(img, on_tile=tick)

@@ -224,7 +224,8 @@ def load(
 ) -> Upscaler:
     """Load a model by card name or architecture id; fetches its weights on first use.
 
-    tile_size/batch_size left as None take the backend's preference (runner.preferred_tile/_batch).
+    tile_size/batch_size left as None take the backend's preference (runner.preferred_tile/_batch); on the
+    CPU a default tile is made smaller where its working set would overrun cost.TILE_BUDGET.
     """
     if precision not in PRECISIONS:
         raise ZooError(f"Unknown precision '{precision}'. Use one of: {', '.join(PRECISIONS)}.")
@@ -246,8 +247,26 @@ def load(
     module = build_model(card, weights)
     candidates = pick_backends(card, module, dev, precision, backend)
     chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
+    batch_size = batch_size or runner.preferred_batch
     return Upscaler(
         card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
-        device=dev, precision=precision, tile_size=tile_size or runner.preferred_tile,
-        batch_size=batch_size or runner.preferred_batch, weights=str(weights or ""),
+        device=dev, precision=precision, tile_size=tile_size or _default_tile(card, runner, dev, batch_size),
+        batch_size=batch_size, weights=str(weights or ""),
     )
+
+
+def _default_tile(card: Card, runner: Runner, device: str, workers: int) -> int | None:
+    """The backend's preferred tile (None: the inferer's default), smaller on the CPU where `workers` such
+    tiles at once would overrun the memory budget (cost.capped_tile, from the cached widest feature maps)."""
+    if device != "cpu":  # GPU memory is another budget; its tiles stay as they were
+        return runner.preferred_tile
+    from .cost import cached_cost, capped_tile
+    from .infer.upscaler import default_tile
+
+    arch = get_registry().architecture(card.architecture)
+    widest = cached_cost(arch, card.hyperparameters).get("widest_layers")
+    if not widest:  # a cache entry without the figure: nothing to cap by
+        return runner.preferred_tile
+    preferred = runner.preferred_tile or default_tile(device)
+    tile = capped_tile(preferred, widest, workers=workers, context=arch.geometry(card.hyperparameters).context)
+    return runner.preferred_tile if tile == preferred else tile

@@ -1,8 +1,10 @@
-"""Parameters and multiply-adds per pixel of any registered architecture, measured with forward hooks.
+"""Parameters, multiply-adds per pixel and widest feature maps of any registered architecture, from forward hooks.
 
 Measuring builds the network (and imports torch), so `zoo list` and `zoo info` read `cached_cost`: the
 figures are kept in $ZOO_HOME/costs.json, keyed by the architecture, its hyperparameters and geometry
-and a hash of the builder's source file, and measured again when any of those change.
+and a hash of the builder's source file, and measured again when any of those change. The network is
+built on torch's meta device where it allows (shapes only, no arithmetic: seconds even for RRDBNet).
+`capped_tile` turns the widest feature maps into a default tile side whose working set fits a budget.
 """
 from __future__ import annotations
 
@@ -19,18 +21,25 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-COST_VERSION = 1  # bump when the measurement itself changes
+COST_VERSION = 2  # bump when the measurement itself changes (2: widest_layers)
+WIDEST_GRID = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)  # tile sides at which the widest layer is looked for
+TILE_BUDGET = 1.5e9  # bytes for all concurrent tiles' working sets: 4096² in 3 GB with a 4x output (805 MB) resident
+# A tile's working set over its widest fp32 feature map: ncnn's Winograd convolutions transform whole maps,
+# measured 8-19x across the families (benchmarks/README.md, Goal 5); the high end, so that none overruns.
+WORKING_SET = 16
+MIN_DEFAULT_TILE = 64  # below this (or below the context) a tile is mostly context: the budget yields there
 
 
-def layer_macs(module: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int]]:
-    """(multiply-adds, output height, output width) of each conv, transposed-conv and linear layer."""
+def layer_macs(module: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int, int]]:
+    """(multiply-adds, output height, output width, output channels) of each conv, transposed-conv and linear layer."""
     import torch
     from torch import nn
 
-    found: list[tuple[int, int, int]] = []
+    found: list[tuple[int, int, int, int]] = []
 
     def hook(m: nn.Module, inp: tuple, out: torch.Tensor) -> None:
         h, w = (out.shape[-2], out.shape[-1]) if out.dim() == 4 else (1, 1)
+        channels = out.shape[1] if out.dim() == 4 else out.shape[-1]
         if isinstance(m, nn.ConvTranspose2d):
             # each output element sums in_channels·k·k/stride² products on average
             k = m.kernel_size[0] * m.kernel_size[1] / (m.stride[0] * m.stride[1])
@@ -39,7 +48,7 @@ def layer_macs(module: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int]]
             macs = out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
         else:
             macs = out.numel() * m.in_features
-        found.append((macs, h, w))
+        found.append((macs, h, w, channels))
 
     kinds = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
     handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, kinds)]
@@ -52,19 +61,49 @@ def layer_macs(module: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int]]
     return found
 
 
-def cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> dict[str, float]:
-    """Parameters and multiply-adds per input and per output pixel of a large image (borders ignored)."""
+def _measure(arch: Architecture, hyperparameters: Mapping[str, Any] | None, sides: tuple[int, ...],
+             device: str) -> tuple[int, list[list[tuple[int, int, int, int]]]]:
+    """(parameters, layer_macs at each input side), the network built and run on `device`."""
     import torch
 
-    module = arch.create(hyperparameters).eval()
     geo = arch.geometry(hyperparameters)
-    params = sum(p.numel() for p in module.parameters())
-    runs = [
-        layer_macs(module, torch.zeros(1, geo.in_channels, n + 2 * geo.offset, n + 2 * geo.offset))
-        for n in (size, 2 * size)
-    ]
+    with torch.device(device):
+        module = arch.create(hyperparameters).eval()
+        runs = [layer_macs(module, torch.zeros(1, geo.in_channels, n, n)) for n in sides]
+    return sum(p.numel() for p in module.parameters()), runs
+
+
+def _runs(arch: Architecture, hyperparameters: Mapping[str, Any] | None,
+          sides: tuple[int, ...]) -> tuple[int, list[list[tuple[int, int, int, int]]]]:
+    """`_measure` on the meta device (shapes only), or on the CPU where a builder or forward needs real values."""
+    try:
+        return _measure(arch, hyperparameters, sides, "meta")
+    except (NotImplementedError, RuntimeError):
+        return _measure(arch, hyperparameters, sides, "cpu")
+
+
+def widest_elements(lines: list[list[float]], tile: int) -> float:
+    """Elements of the largest feature map on a tile of side `tile` (its context included), from widest_layers."""
+    return max((c * max(0.0, rh * tile + bh) * max(0.0, rw * tile + bw) for c, rh, bh, rw, bw in lines), default=0.0)
+
+
+def _widest_layers(runs: list[list[tuple[int, int, int, int]]], size: int, shift: int) -> list[list[float]]:
+    """[channels, rh, bh, rw, bw] (map side = r·tile + b) of each layer that is the largest at some WIDEST_GRID tile."""
+    lines = []
+    for (_, h1, w1, c), (_, h2, w2, _) in zip(*runs):
+        rh, rw = (h2 - h1) / size, (w2 - w1) / size
+        # run 1 fed size + 2·offset pixels; a tile t feeds t + 2·context, i.e. run side t + shift
+        lines.append([c, rh, h1 - rh * (size - shift), rw, w1 - rw * (size - shift)])
+    keep = {max(range(len(lines)), key=lambda i: widest_elements([lines[i]], t)) for t in WIDEST_GRID} if lines else set()
+    return [lines[i] for i in sorted(keep)]
+
+
+def cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> dict[str, Any]:
+    """Parameters, multiply-adds per input and per output pixel of a large image (borders ignored), widest layers."""
+    geo = arch.geometry(hyperparameters)
+    params, runs = _runs(arch, hyperparameters, (size + 2 * geo.offset, 2 * size + 2 * geo.offset))
     per_input = 0.0
-    for (_, h1, w1), (macs, h2, w2) in zip(*runs):
+    for (_, h1, w1, _), (macs, h2, w2, _) in zip(*runs):
         # The layer's resolution relative to the input (1, 2, 1/2…), from how it grows with the input,
         # so the pixels an unpadded conv trims at the border do not count.
         rh, rw = (h2 - h1) / size, (w2 - w1) / size
@@ -73,7 +112,20 @@ def cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, s
         "parameters": params,
         "macs_per_input_pixel": per_input,
         "macs_per_output_pixel": per_input / geo.scale**2,
+        "widest_layers": _widest_layers(runs, size, 2 * (geo.context - geo.offset)),
     }
+
+
+def capped_tile(preferred: int, widest: list[list[float]], *, workers: int, context: int) -> int:
+    """The largest tile side <= `preferred` whose `workers` concurrent working sets fit TILE_BUDGET (8-pixel steps).
+
+    Never below max(MIN_DEFAULT_TILE, context) (nor above `preferred`): a smaller tile would be mostly context.
+    """
+    floor = min(preferred, max(MIN_DEFAULT_TILE, context))
+    tile = preferred
+    while tile > floor and workers * WORKING_SET * 4 * widest_elements(widest, tile) > TILE_BUDGET:
+        tile = max(floor, tile - 8)
+    return tile
 
 
 def _builder_file(arch: Architecture) -> Path | None:
@@ -102,7 +154,7 @@ def cost_key(arch: Architecture, hyperparameters: Mapping[str, Any] | None = Non
     }, sort_keys=True, default=str)
 
 
-def cached_cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> dict[str, float]:
+def cached_cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> dict[str, Any]:
     """`cost(...)`, measured once and then read from $ZOO_HOME/costs.json (no torch import on a hit)."""
     from .weights.cache import zoo_home
 

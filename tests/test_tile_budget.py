@@ -1,0 +1,73 @@
+"""The default tile's memory budget: widest feature maps from cost.py, capped_tile's arithmetic, zoo.load's use."""
+from __future__ import annotations
+
+import torch
+
+import zoo
+from zoo_core.cost import (MIN_DEFAULT_TILE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost,
+                           widest_elements)
+
+FOUR_X = [[64, 4.0, 0.0, 4.0, 0.0]]  # one layer: 64 channels at 4x the tile's resolution
+
+
+def working_set(lines: list, tile: int, workers: int) -> float:
+    """Bytes capped_tile charges for `workers` tiles of side `tile`."""
+    return workers * WORKING_SET * 4 * widest_elements(lines, tile)
+
+
+def test_capped_tile_is_the_largest_8_pixel_step_that_fits_the_budget():
+    # 2 workers · 16 · 4 bytes · 64·16·t² <= 1.5e9  ⇔  t <= 106.9: from 256 in steps of 8, 104
+    tile = capped_tile(256, FOUR_X, workers=2, context=10)
+    assert tile == 104
+    assert working_set(FOUR_X, tile, 2) <= TILE_BUDGET < working_set(FOUR_X, tile + 8, 2)
+    assert capped_tile(256, FOUR_X, workers=1, context=10) == 144  # one worker: t <= 151.2
+    assert capped_tile(256, [[3, 1.0, 0.0, 1.0, 0.0]], workers=2, context=10) == 256  # fits: unchanged
+
+
+def test_capped_tile_stops_at_the_context_floor_and_never_grows():
+    assert capped_tile(256, FOUR_X, workers=64, context=10) == MIN_DEFAULT_TILE
+    assert capped_tile(256, FOUR_X, workers=64, context=120) == 120  # smaller tiles would be mostly context
+    assert capped_tile(48, FOUR_X, workers=64, context=120) == 48  # never above the backend's preference
+
+
+def test_widest_elements_counts_the_context_border():
+    lines = [[64, 1.0, 188.0, 1.0, 188.0], [64, 4.0, 16.0, 4.0, 16.0]]  # a trunk on t+188, a 4x tail on 4(t+4)
+    assert widest_elements(lines, 8) == 64 * 196 * 196  # small tiles: the trunk with its context
+    assert widest_elements(lines, 256) == 64 * 1040 * 1040  # large tiles: the tail
+    assert widest_elements([], 256) == 0
+
+
+def _largest_map(name: str, tile: int) -> int:
+    """Elements of the largest conv output on a real forward of one tile plus its context."""
+    card = zoo.get_card(name)
+    arch = zoo.get_registry().architecture(card.architecture)
+    side = tile + 2 * arch.geometry(card.hyperparameters).context
+    module, sizes = arch.create(card.hyperparameters).eval(), []
+    convs = [m for m in module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    handles = [m.register_forward_hook(lambda m, i, o: sizes.append(o.numel())) for m in convs]
+    with torch.inference_mode():
+        module(torch.zeros(1, 3, side, side))
+    for h in handles:
+        h.remove()
+    return max(sizes)
+
+
+def test_widest_layers_predict_a_real_tiles_largest_map():
+    for name, tile in (("espcn7", 40), ("realcugan-se-4x", 40), ("realcugan-se-4x", 64)):
+        card = zoo.get_card(name)
+        lines = cost(zoo.get_registry().architecture(card.architecture), card.hyperparameters)["widest_layers"]
+        assert widest_elements(lines, tile) == _largest_map(name, tile), (name, tile)
+
+
+def test_the_meta_device_measures_what_the_cpu_measures():
+    arch = zoo.get_registry().architecture("upconv7")
+    assert _measure(arch, None, (30, 46), "meta") == _measure(arch, None, (30, 46), "cpu")
+
+
+def test_load_caps_the_default_tile_and_an_explicit_tile_wins():
+    card = zoo.get_card("espcn7")
+    lines = cost(zoo.get_registry().architecture(card.architecture))["widest_layers"]
+    capped = zoo.load("espcn7", backend="torch", batch_size=8)  # 8 tiles at once: 256 would overrun the budget
+    assert capped.tile_size == capped_tile(256, lines, workers=8, context=7) < 256
+    assert zoo.load("espcn7", backend="torch", batch_size=8, tile_size=256).tile_size == 256
+    assert zoo.load("espcn7", backend="torch").tile_size is None  # fits: the inferer's own default, as before
