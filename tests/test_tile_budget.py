@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 import zoo
-from zoo_core.cost import (MIN_DEFAULT_TILE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost,
+from zoo_core.cost import (MIN_DEFAULT_TILE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost, fitting_workers,
                            widest_elements)
 
 FOUR_X = [[64, 4.0, 0.0, 4.0, 0.0]]  # one layer: 64 channels at 4x the tile's resolution
@@ -16,11 +16,12 @@ def working_set(lines: list, tile: int, workers: int) -> float:
 
 
 def test_capped_tile_is_the_largest_8_pixel_step_that_fits_the_budget():
-    # 2 workers · 16 · 4 bytes · 64·16·t² <= 1.5e9  ⇔  t <= 106.9: from 256 in steps of 8, 104
+    # 2 workers · 24 · 4 bytes · 64·16·t² <= 1.5e9  ⇔  t <= 87.3: from 256 in steps of 8, 80
+    assert WORKING_SET == 24 and TILE_BUDGET == 1.5e9
     tile = capped_tile(256, FOUR_X, workers=2, context=10)
-    assert tile == 104
+    assert tile == 80
     assert working_set(FOUR_X, tile, 2) <= TILE_BUDGET < working_set(FOUR_X, tile + 8, 2)
-    assert capped_tile(256, FOUR_X, workers=1, context=10) == 144  # one worker: t <= 151.2
+    assert capped_tile(256, FOUR_X, workers=1, context=10) == 120  # one worker: t <= 123.5
     assert capped_tile(256, [[3, 1.0, 0.0, 1.0, 0.0]], workers=2, context=10) == 256  # fits: unchanged
 
 
@@ -64,10 +65,20 @@ def test_the_meta_device_measures_what_the_cpu_measures():
     assert _measure(arch, None, (30, 46), "meta") == _measure(arch, None, (30, 46), "cpu")
 
 
-def test_load_caps_the_default_tile_and_an_explicit_tile_wins():
+def test_fitting_workers_drops_concurrent_tiles_only_where_the_smallest_tile_overruns():
+    assert fitting_workers(256, FOUR_X, workers=2, context=10) == 2  # 2 tiles of 64 fit
+    assert fitting_workers(256, FOUR_X, workers=2, context=120) == 1  # 2 tiles of 120 would not
+    assert fitting_workers(256, FOUR_X, workers=64, context=10) == 3  # 3·24·4·64·16·64² <= 1.5e9 < 4·…
+    assert fitting_workers(256, [[64000, 4.0, 0.0, 4.0, 0.0]], workers=2, context=10) == 1  # never none
+
+
+def test_load_caps_the_default_tile_and_an_explicit_tile_wins(monkeypatch):
     card = zoo.get_card("espcn7")
     lines = cost(zoo.get_registry().architecture(card.architecture))["widest_layers"]
-    capped = zoo.load("espcn7", backend="torch", batch_size=8)  # 8 tiles at once: 256 would overrun the budget
-    assert capped.tile_size == capped_tile(256, lines, workers=8, context=7) < 256
-    assert zoo.load("espcn7", backend="torch", batch_size=8, tile_size=256).tile_size == 256
-    assert zoo.load("espcn7", backend="torch").tile_size is None  # fits: the inferer's own default, as before
+    capped = zoo.load("espcn7", backend="ncnn")  # ncnn prefers 256: too wide for espcn7's 256-channel maps
+    assert capped.tile_size == capped_tile(256, lines, workers=capped.batch_size, context=7) < 256
+    assert zoo.load("espcn7", backend="ncnn", tile_size=256).tile_size == 256
+    assert zoo.load("espcn7", backend="torch").tile_size is None  # no backend preference: the inferer's default
+    monkeypatch.setattr("zoo_core.cost.TILE_BUDGET", 1e6)  # nothing fits: the smallest tile, one at a time
+    assert (zoo.load("espcn7", backend="ncnn").tile_size, zoo.load("espcn7", backend="ncnn").batch_size) == (64, 1)
+    assert zoo.load("espcn7", backend="ncnn", batch_size=3).batch_size == 3

@@ -225,7 +225,7 @@ def load(
     """Load a model by card name or architecture id; fetches its weights on first use.
 
     tile_size/batch_size left as None take the backend's preference (runner.preferred_tile/_batch); on the
-    CPU a default tile is made smaller where its working set would overrun cost.TILE_BUDGET.
+    CPU a default tile (and batch) is made smaller where its working set would overrun cost.TILE_BUDGET.
     """
     if precision not in PRECISIONS:
         raise ZooError(f"Unknown precision '{precision}'. Use one of: {', '.join(PRECISIONS)}.")
@@ -247,26 +247,28 @@ def load(
     module = build_model(card, weights)
     candidates = pick_backends(card, module, dev, precision, backend)
     chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
-    batch_size = batch_size or runner.preferred_batch
+    tile_size, batch_size = _default_tiling(card, runner, dev, tile_size, batch_size)
     return Upscaler(
         card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
-        device=dev, precision=precision, tile_size=tile_size or _default_tile(card, runner, dev, batch_size),
-        batch_size=batch_size, weights=str(weights or ""),
+        device=dev, precision=precision, tile_size=tile_size, batch_size=batch_size, weights=str(weights or ""),
     )
 
 
-def _default_tile(card: Card, runner: Runner, device: str, workers: int) -> int | None:
-    """The backend's preferred tile (None: the inferer's default), smaller on the CPU where `workers` such
-    tiles at once would overrun the memory budget (cost.capped_tile, from the cached widest feature maps)."""
-    if device != "cpu":  # GPU memory is another budget; its tiles stay as they were
-        return runner.preferred_tile
-    from .cost import cached_cost, capped_tile
-    from .infer.upscaler import default_tile
+def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
+                    batch: int | None) -> tuple[int | None, int]:
+    """The given tile and batch, else the backend's preferences; a backend's preferred tile is made smaller on
+    the CPU where that many tiles at once would overrun the memory budget (and fewer tiles run at once where
+    even cost.capped_tile's smallest tile does not fit), from the cached widest feature maps."""
+    preferred = runner.preferred_tile
+    # GPU memory is another budget, and a runner without a preference (torch) keeps the inferer's default
+    if tile or device != "cpu" or not preferred:
+        return tile or preferred, batch or runner.preferred_batch
+    from .cost import cached_cost, capped_tile, fitting_workers
 
     arch = get_registry().architecture(card.architecture)
-    widest = cached_cost(arch, card.hyperparameters).get("widest_layers")
-    if not widest:  # a cache entry without the figure: nothing to cap by
-        return runner.preferred_tile
-    preferred = runner.preferred_tile or default_tile(device)
-    tile = capped_tile(preferred, widest, workers=workers, context=arch.geometry(card.hyperparameters).context)
-    return runner.preferred_tile if tile == preferred else tile
+    widest = cached_cost(arch, card.hyperparameters).get("widest_layers")  # absent in a foreign cache entry
+    if not widest:
+        return preferred, batch or runner.preferred_batch
+    context = arch.geometry(card.hyperparameters).context
+    batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context)
+    return capped_tile(preferred, widest, workers=batch, context=context), batch
