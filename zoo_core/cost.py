@@ -88,13 +88,15 @@ def widest_elements(lines: list[list[float]], tile: int) -> float:
 
 
 def _widest_layers(runs: list[list[tuple[int, int, int, int]]], size: int, shift: int) -> list[list[float]]:
-    """[channels, rh, bh, rw, bw] (map side = r·tile + b) of each layer that is the largest at some WIDEST_GRID tile."""
+    """[channels, rh, bh, rw, bw] (map side = r·tile + b) of each layer largest at some WIDEST_GRID tile."""
     lines = []
     for (_, h1, w1, c), (_, h2, w2, _) in zip(*runs):
         rh, rw = (h2 - h1) / size, (w2 - w1) / size
         # run 1 fed size + 2·offset pixels; a tile t feeds t + 2·context, i.e. run side t + shift
         lines.append([c, rh, h1 - rh * (size - shift), rw, w1 - rw * (size - shift)])
-    keep = {max(range(len(lines)), key=lambda i: widest_elements([lines[i]], t)) for t in WIDEST_GRID} if lines else set()
+    if not lines:
+        return []
+    keep = {max(range(len(lines)), key=lambda i: widest_elements([lines[i]], t)) for t in WIDEST_GRID}
     return [lines[i] for i in sorted(keep)]
 
 
