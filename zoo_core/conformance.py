@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # torch is imported where a network is built, here included
 MAX_CONTEXT = 512  # a receptive radius beyond this is reported rather than measured (the input would be huge)
 # (name, what it must be, how to tell) for the optional members zoo reads off a built module
 MEMBERS = (
-    ("prepare_image", "a method prepare_image(tiles, *, tta) returning a handle with close()", callable),
+    ("prepare_image", "a method prepare_image(tiles, *, tta[, features]) returning a handle with close()", callable),
     ("forward_checkpoint", "a method forward_checkpoint(x)", callable),
     ("check_ncnn_graph", "a method check_ncnn_graph(layers, where)", callable),
     ("init_schemes", "a tuple of scheme names", lambda v: isinstance(v, tuple) and all(isinstance(s, str) for s in v)),
