@@ -185,7 +185,7 @@ def test_optional_module_members_are_checked():
     problems = check_members(_arch(lambda **_: module, context=0), module)
     assert len(problems) == 2
     assert "init_schemes is str, expected a tuple of scheme names" in problems[1]
-    assert "prepare_image is int, expected a method prepare_image(tiles, *, tta)" in problems[0]
+    assert "prepare_image is int, expected a method prepare_image(tiles, *, tta[, features])" in problems[0]
     module.init_schemes = ("a",)
     del module.prepare_image
     assert check_members(_arch(lambda **_: module, context=0), module) == [
