@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import zoo
 
+from . import geometry
+
 
 @zoo.hookimpl
 def register_architectures(register):
@@ -23,10 +25,9 @@ def register_architectures(register):
         id="rrdbnet",
         build="zoo_realesrgan.rrdbnet:build",
         scale=4,
-        # 15 px of context per RRDB + conv_first/conv_body + the 4x tail; the network drops all but the tail's 2 px
-        # after its trunk (rrdbnet.trim), so its output is 4x(input - 2*offset)
-        offset=lambda hp: 15 * int(hp["num_block"]) + 2,
-        context=lambda hp: 15 * int(hp["num_block"]) + 4,
+        # the network drops all of its context but the 4x tail's 2 px after its trunk: output 4x(input - 2*offset)
+        offset=lambda hp: geometry.trim(int(hp["num_block"])),
+        context=lambda hp: geometry.context(int(hp["num_block"])),
         # The cards set the real sizes (64/32 channels, 6 or 23 blocks); the builder's small defaults keep random
         # builds (every architecture's conformance tests) affordable: exact tiles need 15 px of context per block.
         default_card="realesrgan-x4plus",

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .geometry import trim
+
 
 class ResidualDenseBlock(nn.Module):
     """Five 3x3 convs, each seeing all earlier outputs; output scaled by 0.2 plus the input."""
@@ -36,16 +38,6 @@ class RRDB(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x + 0.2 * rdb3(rdb2(rdb1(x)))."""
         return self.rdb3(self.rdb2(self.rdb1(x))) * 0.2 + x
-
-
-def context(num_block: int) -> int:
-    """Input pixels per side that reach an output pixel: 15 per RRDB + conv_first/conv_body + the 4x tail."""
-    return 15 * num_block + 4
-
-
-def trim(num_block: int) -> int:
-    """LR pixels per side the network drops after its trunk (all of the context but the tail's 2)."""
-    return context(num_block) - 2
 
 
 class RRDBNet(nn.Module):
