@@ -1,16 +1,19 @@
 """The default tile's memory budget: widest feature maps from cost.py, capped_tile's arithmetic, zoo.load's use."""
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 import torch
 
 import zoo
 from zoo_core.cost import (MIN_DEFAULT_TILE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost, fitting_workers,
-                           widest_elements)
+                           widest_elements, working_set)
 
 FOUR_X = [[64, 4.0, 0.0, 4.0, 0.0]]  # one layer: 64 channels at 4x the tile's resolution
 
 
-def working_set(lines: list, tile: int, workers: int) -> float:
+def charged(lines: list, tile: int, workers: int) -> float:
     """Bytes capped_tile charges for `workers` tiles of side `tile`."""
     return workers * WORKING_SET * 4 * widest_elements(lines, tile)
 
@@ -20,7 +23,7 @@ def test_capped_tile_is_the_largest_8_pixel_step_that_fits_the_budget():
     assert WORKING_SET == 24 and TILE_BUDGET == 1.5e9
     tile = capped_tile(256, FOUR_X, workers=2, context=10)
     assert tile == 80
-    assert working_set(FOUR_X, tile, 2) <= TILE_BUDGET < working_set(FOUR_X, tile + 8, 2)
+    assert charged(FOUR_X, tile, 2) <= TILE_BUDGET < charged(FOUR_X, tile + 8, 2)
     assert capped_tile(256, FOUR_X, workers=1, context=10) == 120  # one worker: t <= 123.5
     assert capped_tile(256, [[3, 1.0, 0.0, 1.0, 0.0]], workers=2, context=10) == 256  # fits: unchanged
 
@@ -73,8 +76,8 @@ def test_fitting_workers_drops_concurrent_tiles_only_where_the_smallest_tile_ove
 
 
 def test_load_caps_the_default_tile_and_an_explicit_tile_wins(monkeypatch):
-    card = zoo.get_card("espcn7")
-    lines = cost(zoo.get_registry().architecture(card.architecture))["widest_layers"]
+    arch = _declaring(monkeypatch, "espcn7", None)  # the default factor, whatever the plugin declares
+    lines = cost(arch)["widest_layers"]
     capped = zoo.load("espcn7", backend="ncnn")  # ncnn prefers 256: too wide for espcn7's 256-channel maps
     assert capped.tile_size == capped_tile(256, lines, workers=capped.batch_size, context=7) < 256
     assert zoo.load("espcn7", backend="ncnn", tile_size=256).tile_size == 256
@@ -82,3 +85,52 @@ def test_load_caps_the_default_tile_and_an_explicit_tile_wins(monkeypatch):
     monkeypatch.setattr("zoo_core.cost.TILE_BUDGET", 1e6)  # nothing fits: the smallest tile, one at a time
     assert (zoo.load("espcn7", backend="ncnn").tile_size, zoo.load("espcn7", backend="ncnn").batch_size) == (64, 1)
     assert zoo.load("espcn7", backend="ncnn", batch_size=3).batch_size == 3
+
+
+def _declaring(monkeypatch, arch_id: str, factor: float | None) -> zoo.Architecture:
+    """The registered architecture `arch_id`, re-registered with working_set=factor for this test."""
+    reg = zoo.get_registry()
+    arch = dataclasses.replace(reg.architecture(arch_id), working_set=factor)
+    monkeypatch.setitem(reg.architectures, arch_id, arch)
+    return arch
+
+
+def test_an_architecture_without_a_declared_working_set_is_charged_the_default():
+    arch = zoo.Architecture(id="undeclared", build=lambda *, scale=2: None, scale=2, offset=0, context=1)
+    assert arch.working_set is None and working_set(arch) == WORKING_SET == 24
+    assert working_set(dataclasses.replace(arch, working_set=9.5)) == 9.5
+
+
+def test_a_declared_working_set_sizes_the_default_tile(monkeypatch):
+    lines = cost(zoo.get_registry().architecture("espcn7"))["widest_layers"]
+    tiles = {}
+    for factor in (None, 12, 2):
+        arch = _declaring(monkeypatch, "espcn7", factor)
+        up = zoo.load("espcn7", backend="ncnn")
+        tiles[factor] = up.tile_size
+        assert up.tile_size == capped_tile(256, lines, workers=up.batch_size, context=7, factor=working_set(arch))
+    assert tiles[None] < tiles[12] < tiles[2] == 256  # a smaller factor, a larger tile, up to ncnn's preference
+
+
+@pytest.mark.parametrize("bad", ["12", True, 0, 0.5, 5000, float("nan")])
+def test_a_bad_working_set_is_one_zoo_error_line_at_registration(bad):
+    with pytest.raises(zoo.ZooError) as err:
+        zoo.Architecture(id="bad-ws", build=lambda *, scale=2: None, scale=2, offset=0, context=1, working_set=bad)
+    message = str(err.value)
+    assert "\n" not in message and "working_set must be a number from 1 to 1000" in message
+    assert f"got {bad!r}" in message and "Fix: give working_set=" in message
+
+
+def test_a_plugin_declaring_a_bad_working_set_is_reported_by_zoo_plugins(install_plugin):
+    install_plugin("zoo-ws-bad", "zoo_ws_bad", """
+        import zoo
+
+        @zoo.hookimpl
+        def register_architectures(register):
+            register(zoo.Architecture(id="ws-bad", build=lambda *, scale=2: None, scale=2, offset=0, context=1,
+                                      working_set="lots"))
+        """)
+    reg = zoo.get_registry()
+    problems = [p.message for p in reg.problems if p.plugin == "zoo-ws-bad"]
+    assert "ws-bad" not in reg.architectures
+    assert len(problems) == 1 and "working_set must be a number from 1 to 1000" in problems[0], problems

@@ -263,12 +263,12 @@ def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
     # GPU memory is another budget, and a runner without a preference (torch) keeps the inferer's default
     if tile or device != "cpu" or not preferred:
         return tile or preferred, batch or runner.preferred_batch
-    from .cost import cached_cost, capped_tile, fitting_workers
+    from .cost import cached_cost, capped_tile, fitting_workers, working_set
 
     arch = get_registry().architecture(card.architecture)
     widest = cached_cost(arch, card.hyperparameters).get("widest_layers")  # absent in a foreign cache entry
     if not widest:
         return preferred, batch or runner.preferred_batch
-    context = arch.geometry(card.hyperparameters).context
-    batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context)
-    return capped_tile(preferred, widest, workers=batch, context=context), batch
+    context, factor = arch.geometry(card.hyperparameters).context, working_set(arch)
+    batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context, factor=factor)
+    return capped_tile(preferred, widest, workers=batch, context=context, factor=factor), batch

@@ -53,6 +53,9 @@ class Architecture:
     # The task fields (besides scale) its cards are told apart by, and the values each may take, e.g.
     # {"style": ("art", "photo"), "noise_level": (-1, 0, 1, 2, 3)}; empty: cards may use any.
     variants: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    # One CPU tile's peak memory over its widest fp32 feature map (benchmarks/probe_working_set.py): sizes the
+    # default tile within cost.TILE_BUDGET. None: cost.WORKING_SET, the high end measured across families.
+    working_set: float | None = None
     _defaults: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)  # filled once
 
     def __post_init__(self) -> None:
@@ -183,6 +186,9 @@ def check_fields(arch: Architecture) -> None:
     for name in ("description", "paper"):
         if not isinstance(getattr(arch, name), str):
             fail(name, "a string")
+    ws = arch.working_set
+    if ws is not None and not (isinstance(ws, (int, float)) and not isinstance(ws, bool) and 1 <= ws <= 1000):
+        fail("working_set", "a number from 1 to 1000 (benchmarks/probe_working_set.py measures it) or None")
     if arch.default_card is not None and not isinstance(arch.default_card, str):
         fail("default_card", "a card name (a string) or None")
     hp = arch.hyperparameters

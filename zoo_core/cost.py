@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 COST_VERSION = 2  # bump when the measurement itself changes (2: widest_layers)
 WIDEST_GRID = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)  # tile sides at which the widest layer is looked for
 TILE_BUDGET = 1.5e9  # bytes for all concurrent tiles' working sets: 4096² in 3 GB with a 4x output (805 MB) resident
-# A tile's working set over its widest fp32 feature map: ncnn's Winograd convolutions transform whole maps,
-# measured 8-24x across the families (benchmarks/README.md, Goal 5); the high end, so that none overruns.
+# A tile's working set over its widest fp32 feature map (ncnn's Winograd convolutions transform whole maps),
+# for an architecture that declares none (Architecture.working_set): the high end measured across the
+# families (benchmarks/README.md, Goal 5: 8-24x), so that an undeclared one does not overrun.
 WORKING_SET = 24
 MIN_DEFAULT_TILE = 64  # below this (or below the context) a tile is mostly context: the budget yields there
 
@@ -118,27 +119,34 @@ def cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, s
     }
 
 
-def _fits(widest: list[list[float]], tile: int, workers: int) -> bool:
-    """Whether `workers` concurrent tiles of side `tile` stay within TILE_BUDGET."""
-    return workers * WORKING_SET * 4 * widest_elements(widest, tile) <= TILE_BUDGET
+def working_set(arch: Architecture) -> float:
+    """The architecture's declared working-set factor, else WORKING_SET."""
+    return WORKING_SET if arch.working_set is None else float(arch.working_set)
 
 
-def capped_tile(preferred: int, widest: list[list[float]], *, workers: int, context: int) -> int:
+def fits(widest: list[list[float]], tile: int, workers: int, factor: float = WORKING_SET) -> bool:
+    """Whether `workers` concurrent tiles of side `tile` (each `factor` × its widest fp32 map) fit TILE_BUDGET."""
+    return workers * factor * 4 * widest_elements(widest, tile) <= TILE_BUDGET
+
+
+def capped_tile(preferred: int, widest: list[list[float]], *, workers: int, context: int,
+                factor: float = WORKING_SET) -> int:
     """The largest tile side <= `preferred` whose `workers` concurrent working sets fit TILE_BUDGET (8-pixel steps).
 
     Never below max(MIN_DEFAULT_TILE, context) (nor above `preferred`): a smaller tile would be mostly context.
     """
     floor = min(preferred, max(MIN_DEFAULT_TILE, context))
     tile = preferred
-    while tile > floor and not _fits(widest, tile, workers):
+    while tile > floor and not fits(widest, tile, workers, factor):
         tile = max(floor, tile - 8)
     return tile
 
 
-def fitting_workers(preferred: int, widest: list[list[float]], *, workers: int, context: int) -> int:
+def fitting_workers(preferred: int, widest: list[list[float]], *, workers: int, context: int,
+                    factor: float = WORKING_SET) -> int:
     """The most concurrent tiles, up to `workers` (at least 1), that fit TILE_BUDGET at capped_tile's smallest tile."""
     floor = min(preferred, max(MIN_DEFAULT_TILE, context))
-    while workers > 1 and not _fits(widest, floor, workers):
+    while workers > 1 and not fits(widest, floor, workers, factor):
         workers -= 1
     return workers
 
