@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
 import zoo
 from zoo_core.cost import (MIN_DEFAULT_TILE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost, fitting_workers,
-                           widest_elements, working_set)
+                           tiling_overhead, whole_image_side, widest_elements, working_set)
 
 FOUR_X = [[64, 4.0, 0.0, 4.0, 0.0]]  # one layer: 64 channels at 4x the tile's resolution
 
@@ -134,3 +135,53 @@ def test_a_plugin_declaring_a_bad_working_set_is_reported_by_zoo_plugins(install
     problems = [p.message for p in reg.problems if p.plugin == "zoo-ws-bad"]
     assert "ws-bad" not in reg.architectures
     assert len(problems) == 1 and "working_set must be a number from 1 to 1000" in problems[0], problems
+
+
+def test_tiling_overhead_counts_the_context_each_tile_recomputes():
+    assert tiling_overhead(100, 100, 256, 19) == 1.0  # one tile: the whole padded image
+    assert abs(tiling_overhead(128, 128, 112, 94) - (2 * 252) ** 2 / 316**2) < 1e-9  # 2×2 tiles of 64 + 188
+    assert abs(tiling_overhead(320, 320, 256, 7) - (2 * 174) ** 2 / 334**2) < 1e-9  # 1.09: cheap context
+    assert whole_image_side(FOUR_X) == 120  # one tile alone: 24·4·64·16·t² <= 1.5e9 ⇔ t <= 123.5
+    assert whole_image_side(FOUR_X, 6) == 240 and whole_image_side(FOUR_X, 1, limit=64) == 64
+
+
+class _Runner:
+    """A runner that says nothing about image-wide statistics (or does, with `prepare_image`)."""
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        return batch
+
+
+def _upscaler(context: int, whole: int, gathers: bool = False) -> zoo.Upscaler:
+    runner = _Runner()
+    if gathers:
+        runner.prepare_image = lambda tiles, tta: None  # type: ignore[attr-defined]
+    geo = zoo.Geometry(scale=1, in_channels=3, out_channels=3, offset=0, context=context)
+    return zoo.Upscaler(card=zoo.get_card("upconv7-scale2x"), geometry=geo, runner=runner, backend="test",
+                        device="cpu", precision="fp32", tile_size=112, batch_size=2, whole_image=whole)
+
+
+def test_the_default_tile_grows_to_the_whole_image_only_where_tiling_costs_more_and_it_fits():
+    assert _upscaler(94, 200).tile_for(128, 100) == 128  # 94 px of context around 112-px tiles: one tile
+    assert _upscaler(7, 200).tile_for(128, 100) == 112  # 7 px: the tiles are cheaper (UpConv_7's measurement)
+    assert _upscaler(7, 200, gathers=True).tile_for(128, 100) == 128  # image-wide SE: no gathering passes
+    assert _upscaler(94, 120).tile_for(128, 100) == 112  # the whole image would overrun the budget
+    assert _upscaler(94, 200).tile_for(128, 100, tile_size=112) == 112  # an explicit tile wins
+    assert _upscaler(94, 0).tile_for(128, 100) == 112  # zoo.load said never (an explicit tile, a GPU)
+    assert _upscaler(94, 200).tile_for(100, 100) == 112  # one tile already
+
+
+def test_load_lets_the_default_tile_grow_only_within_the_budget(monkeypatch):
+    arch = _declaring(monkeypatch, "espcn7", 12)
+    up = zoo.load("espcn7", backend="ncnn")
+    assert up.whole_image == whole_image_side(cost(arch)["widest_layers"], 12) > up.tile_size
+    assert zoo.load("espcn7", backend="ncnn", tile_size=96).whole_image == 0
+    assert zoo.load("espcn7", backend="torch").whole_image == 0
+
+
+def test_an_image_that_grows_to_one_tile_runs_once_and_is_unchanged():
+    arr = np.random.default_rng(0).integers(0, 256, (128, 100, 3), dtype=np.uint8)
+    for context, runs in ((94, 1), (7, 2)):  # 2: rows in 112-px tiles, columns fit
+        ticks: list[int] = []
+        out = _upscaler(context, 200).upscale_array(arr, on_tile=ticks.append)
+        assert sum(ticks) == runs and np.array_equal(out, arr)

@@ -247,28 +247,32 @@ def load(
     module = build_model(card, weights)
     candidates = pick_backends(card, module, dev, precision, backend)
     chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
-    tile_size, batch_size = _default_tiling(card, runner, dev, tile_size, batch_size)
+    tile_size, batch_size, whole = _default_tiling(card, runner, dev, tile_size, batch_size)
     return Upscaler(
         card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
         device=dev, precision=precision, tile_size=tile_size, batch_size=batch_size, weights=str(weights or ""),
+        whole_image=whole,
     )
 
 
 def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
-                    batch: int | None) -> tuple[int | None, int]:
-    """The given tile and batch, else the backend's preferences; a backend's preferred tile is made smaller on
-    the CPU where that many tiles at once would overrun the memory budget (and fewer tiles run at once where
-    even cost.capped_tile's smallest tile does not fit), from the cached widest feature maps."""
+                    batch: int | None) -> tuple[int | None, int, int]:
+    """(tile, batch, whole-image side): the given tile and batch, else the backend's preferences; on the CPU a
+    backend's preferred tile is made smaller where that many tiles at once would overrun the memory budget
+    (and fewer run at once where even cost.capped_tile's smallest does not fit), from the cached widest feature
+    maps and the architecture's working-set factor; the default tile may grow to an image up to the side
+    whose one tile fits the budget (Upscaler.tile_for says when it does)."""
     preferred = runner.preferred_tile
     # GPU memory is another budget, and a runner without a preference (torch) keeps the inferer's default
     if tile or device != "cpu" or not preferred:
-        return tile or preferred, batch or runner.preferred_batch
-    from .cost import cached_cost, capped_tile, fitting_workers, working_set
+        return tile or preferred, batch or runner.preferred_batch, 0
+    from .cost import cached_cost, capped_tile, fitting_workers, whole_image_side, working_set
 
     arch = get_registry().architecture(card.architecture)
     widest = cached_cost(arch, card.hyperparameters).get("widest_layers")  # absent in a foreign cache entry
     if not widest:
-        return preferred, batch or runner.preferred_batch
+        return preferred, batch or runner.preferred_batch, 0
     context, factor = arch.geometry(card.hyperparameters).context, working_set(arch)
     batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context, factor=factor)
-    return capped_tile(preferred, widest, workers=batch, context=context, factor=factor), batch
+    tile = capped_tile(preferred, widest, workers=batch, context=context, factor=factor)
+    return tile, batch, whole_image_side(widest, factor)

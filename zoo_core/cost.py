@@ -29,6 +29,10 @@ TILE_BUDGET = 1.5e9  # bytes for all concurrent tiles' working sets: 4096² in 3
 # families (benchmarks/README.md, Goal 5: 8-24x), so that an undeclared one does not overrun.
 WORKING_SET = 24
 MIN_DEFAULT_TILE = 64  # below this (or below the context) a tile is mostly context: the budget yields there
+# Tiles computing this many times the whole padded image's pixels (their context) lose to one whole-image tile:
+# RRDBNet 128² in 112-px tiles (2.5×) took 2.1× one tile's time, UpConv_7 320² in 256-px tiles (1.09×)
+# 0.91× (benchmarks/README.md, "One tile where the image fits").
+WHOLE_IMAGE_OVERHEAD = 1.5
 
 
 def layer_macs(module: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int, int]]:
@@ -149,6 +153,22 @@ def fitting_workers(preferred: int, widest: list[list[float]], *, workers: int, 
     while workers > 1 and not fits(widest, floor, workers, factor):
         workers -= 1
     return workers
+
+
+def whole_image_side(widest: list[list[float]], factor: float = WORKING_SET, *, limit: int = 8192) -> int:
+    """The largest image side (8-pixel steps, up to `limit`) whose one tile alone fits TILE_BUDGET; 0 if none."""
+    side = 0
+    while side + 8 <= limit and fits(widest, side + 8, 1, factor):
+        side += 8
+    return side
+
+
+def tiling_overhead(h: int, w: int, tile: int, context: int) -> float:
+    """Pixels that tiles of side `tile` compute, context included, over those of the whole padded h×w image."""
+    def per_side(n: int) -> int:
+        count = -(-n // tile)
+        return count * (-(-n // count) + 2 * context)
+    return per_side(h) * per_side(w) / ((h + 2 * context) * (w + 2 * context))
 
 
 def _builder_file(arch: Architecture) -> Path | None:

@@ -42,12 +42,12 @@ class Summary:
     failed: list[str] = field(default_factory=list)
 
 
-def count_tiles(pic: Picture, first: Upscaler, opts: Options, tile: int) -> int:
+def count_tiles(pic: Picture, first: Upscaler, opts: Options) -> int:
     """Model runs one picture costs: tiles per pass × (8 with TTA) × (2 with alpha)."""
     (w, h), total = pic.size, 0
     per = (8 if opts.tta else 1) * (2 if pic.has_alpha else 1)
     for _ in range(passes_for(first.scale, opts.scale)):
-        total += tile_count(h, w, tile) * per
+        total += tile_count(h, w, first.tile_for(h, w, opts.tile)) * per
         w, h = w * first.scale, h * first.scale
     return total
 
@@ -71,19 +71,18 @@ def check_fits(job: Job, size: tuple[int, int], scale: float) -> None:
 def process(job: Job, first: Upscaler, rest: Upscaler, opts: Options, *,
             on_total: Tick | None = None, on_tile: Tick | None = None) -> None:
     """Read, upscale and write one job; ZooError on any failure (nothing written then)."""
-    tile = int(opts.tile or first._tile(None))
     if job.animated:
         anim = read_animation(job.src, limit=opts.max_pixels)
         check_fits(job, anim.size, opts.scale)
         if on_total:
-            on_total(sum(count_tiles(drop_opaque_alpha(f), first, opts, tile) for f in anim.frames))
+            on_total(sum(count_tiles(drop_opaque_alpha(f), first, opts) for f in anim.frames))
         out = map_frames(anim, lambda p: upscale_one(p, first, rest, opts, on_tile))
         write_animation(out, job.dst, fmt=job.fmt, quality=opts.quality)
         return
     pic = read_picture(job.src, limit=opts.max_pixels)
     check_fits(job, pic.size, opts.scale)
     if on_total:
-        on_total(count_tiles(drop_opaque_alpha(pic), first, opts, tile))
+        on_total(count_tiles(drop_opaque_alpha(pic), first, opts))
     save_picture(upscale_one(pic, first, rest, opts, on_tile), job.dst, fmt=job.fmt, quality=opts.quality)
 
 

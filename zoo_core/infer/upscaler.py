@@ -67,6 +67,7 @@ class Upscaler:
     tile_size: int | None = None
     batch_size: int | None = 1
     weights: str = ""  # where the weights came from, for messages
+    whole_image: int = 0  # the default tile may grow to an image whose sides are at most this (0: never)
 
     def __post_init__(self) -> None:
         """Check the sizes given to zoo.load (None keeps the backend's preference)."""
@@ -105,13 +106,27 @@ class Upscaler:
     def _tile(self, tile_size: int | None) -> int:
         return int(tile_size or self.tile_size or default_tile(self.device))
 
+    def tile_for(self, h: int, w: int, tile_size: int | None = None) -> int:
+        """The tile an h×w image runs in: `tile_size`, else the default, grown to the whole image where that fits
+        (`whole_image`) and tiling costs more: a gathering pass per image-wide SE block, or much recomputed context."""
+        from ..cost import WHOLE_IMAGE_OVERHEAD, tiling_overhead
+
+        tile = self._tile(tile_size)
+        if tile_size or max(h, w) <= tile or max(h, w) > self.whole_image:
+            return tile
+        gathers = callable(getattr(self.runner, "prepare_image", None))
+        if gathers or tiling_overhead(h, w, tile, self.geometry.context) >= WHOLE_IMAGE_OVERHEAD:
+            return max(h, w)
+        return tile
+
     def _batch(self) -> int:
         return int(self.batch_size or default_batch(self.device))
 
     def upscale_tensor(self, x: torch.Tensor, *, tile_size: int | None = None, tta: bool = False,
                        on_tile: Tick | None = None) -> torch.Tensor:
         """CHW float in [0,1] → CHW float, tiled exactly."""
-        return run_tiled(self._tile_runner(), x, self.geometry, tile=self._tile(tile_size), batch=self._batch(),
+        tile = self.tile_for(x.shape[-2], x.shape[-1], tile_size)
+        return run_tiled(self._tile_runner(), x, self.geometry, tile=tile, batch=self._batch(),
                          tta=tta, on_tile=on_tile)
 
     def _stream(self, src: np.ndarray, out: np.ndarray, *, tile: int, tta: bool, on_tile: Tick | None) -> None:
@@ -140,7 +155,7 @@ class Upscaler:
         h, w, c = arr.shape
         if h == 0 or w == 0:
             raise ImageError(f"Image has no pixels (shape {arr.shape}).")
-        s, tile = self.scale, self._tile(tile_size)
+        s, tile = self.scale, self.tile_for(h, w, tile_size)
         out = np.empty((h * s, w * s, c), dtype=arr.dtype)
         colour_channels = c - (c in (2, 4))
         colour = arr[:, :, :colour_channels]

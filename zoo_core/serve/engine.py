@@ -152,6 +152,6 @@ def run_job(img: Image.Image, spec: JobSpec, cache: ModelCache, *, on_total: Tic
     rest = first if p.rest.name == p.first.name else cache.get(p.rest.name)
     opts = Options(scale=spec.scale, tta=spec.tta)
     pic = picture_from_pil(img)
-    on_total(max(1, count_tiles(drop_opaque_alpha(pic), first, opts, int(first._tile(None)))))
+    on_total(max(1, count_tiles(drop_opaque_alpha(pic), first, opts)))
     out = upscale_one(pic, first, rest, opts, tick)
     return pil_from_picture(out), [p.first.name] + [p.rest.name] * (p.passes - 1)
