@@ -1,6 +1,6 @@
 """PSNR/SSIM at 2× of zoo's trained models (and UpConv_7 for reference) on held-out anime-style images.
 
-Held-out set (never used in training by configs/espcn7.yaml or configs/drrn-lite.yaml): the miku_bg
+Held-out set (never used in training by configs/espcn7.yaml, configs/drrn-lite.yaml or configs/drrn-lite-7u.yaml): the miku_bg
 family of ../shared/images/waifu2x (miku_bg.png, miku_small.png, miku_128.png: the same drawing at
 different sizes, all excluded from training) plus synthetic images with seeds 1000000.. (training
 uses seeds 0..499). Protocol = `zoo eval`: HR shrunk 2× by PIL bicubic, PSNR on Y (BT.601, 16–235)
@@ -29,7 +29,7 @@ IMAGES = REPO.parent / "shared" / "images" / "waifu2x"
 REAL = ("miku_bg.png", "miku_small.png", "miku_128.png")
 SYNTHETIC = range(1_000_000, 1_000_006)
 BORDER = 4
-TRAINED = ("espcn7", "drrn-lite")  # the cards this script may write
+TRAINED = ("espcn7", "drrn-lite", "drrn-lite-7u")  # the cards this script may write
 
 
 def heldout_folders(root: Path) -> dict[str, Path]:

@@ -85,7 +85,7 @@ def train_rate(arch_id: str, patch: int, batch: int, channels_last: bool, steps:
     from zoo_core.train.losses import weighted_mse
 
     arch = zoo.get_registry().architecture(arch_id)
-    hp = {"units": 7, "recursions": 1} if arch_id == "drrn-lite" else {}
+    hp = {"units": 7, "recursions": 1} if arch_id == "drrn-lite" else {}  # drrn-lite-7u's shape (the noise cards' too)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = arch.create(hp).to(device, memory_format=fmt).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.startswith("cuda"))

@@ -1,4 +1,4 @@
-"""Where drrn-lite's CPU time goes on its default path (ncnn), and what each knob does, against UpConv_7.
+"""Where a DRRN-lite card's CPU time goes on its default path (ncnn), and what each knob does, against UpConv_7.
 
 Three parts, each interleaved with upconv7-scale2x (order flipped every repetition), medians:
 
@@ -12,8 +12,11 @@ Three parts, each interleaved with upconv7-scale2x (order flipped every repetiti
 Times are CPU seconds of this process (thread_time for 1-2, process_time for 3) beside wall seconds:
 on a box shared with other jobs the wall clock measures the scheduler, the CPU time the work.
 
-    .venv/bin/python benchmarks/profile_drrn.py [--parts layers options tiles] [--tile 256] [--reps 5]
-        [--tiles 128 192 256 384 512]
+--card picks the DRRN-lite card (default drrn-lite, 3 units since session 15; the tables in benchmarks/README.md
+from before then were taken on the 7-unit model, now --card drrn-lite-7u).
+
+    .venv/bin/python benchmarks/profile_drrn.py [--card drrn-lite-7u] [--parts layers options tiles] [--tile 256]
+        [--reps 5] [--tiles 128 192 256 384 512]
 """
 from __future__ import annotations
 
@@ -27,7 +30,6 @@ import numpy as np
 
 from bench_costs import BASE, test_image
 
-CARD = "drrn-lite"
 OPTION_VARIANTS: dict[str, dict[str, bool]] = {
     "default (fp32, zoo's options)": {},
     "Winograd F(4,3) only (no F(6,3))": {"use_winograd63_convolution": False},
@@ -98,8 +100,8 @@ def unit_blobs(param: str) -> list[str]:
 
 
 def part_layers(args: argparse.Namespace, img: np.ndarray) -> None:
-    """Print the entry, per-unit and output costs of drrn-lite per computed pixel, and the ratio to UpConv_7."""
-    drrn, base = Tile(CARD, args.tile, img), Tile(BASE, args.tile, img)
+    """Print the entry, per-unit and output costs of the card per computed pixel, and the ratio to UpConv_7."""
+    drrn, base = Tile(args.card, args.tile, img), Tile(BASE, args.tile, img)
     blobs = unit_blobs(drrn.model.param)
     runs = {b: (lambda b=b: drrn.run(b)) for b in blobs + ["out0"]} | {BASE: base.run}
     t = median_times(runs, args.reps, time.thread_time)
@@ -108,37 +110,37 @@ def part_layers(args: argparse.Namespace, img: np.ndarray) -> None:
     rows = {"input + entry conv 3→32 (line at 0 units)": entry,
             f"one residual unit (2 convs 32→32, add, ReLU; slope over {len(blobs) - 1} units)": per_unit,
             "exit conv 32→12, PixelShuffle, bicubic Interp, add, clip": t["out0"] - entry - per_unit * (len(blobs) - 1)}
-    print(f"\n### drrn-lite per part: one {args.tile}² tile (+ context: {drrn.x.shape[1]}² computed), 1 ncnn thread, "
+    print(f"\n### {args.card} per part: one {args.tile}² tile (+ context: {drrn.x.shape[1]}² computed), 1 ncnn thread, "
           f"CPU time, load average {os.getloadavg()[0]:.1f}\n")
     print("| part | ms | ns per computed px | share |\n|---|---:|---:|---:|")
     for label, sec in rows.items():
         print(f"| {label} | {1000 * sec:.1f} | {1e9 * sec / px:.0f} | {sec / t['out0']:.0%} |")
-    print(f"| drrn-lite, whole | {1000 * t['out0']:.1f} | {1e9 * t['out0'] / px:.0f} | 100% |")
+    print(f"| {args.card}, whole | {1000 * t['out0']:.1f} | {1e9 * t['out0'] / px:.0f} | 100% |")
     upx = base.x.shape[1] * base.x.shape[2]
     print(f"| {BASE}, whole ({base.x.shape[1]}² computed) | {1000 * t[BASE]:.1f} | {1e9 * t[BASE] / upx:.0f} | "
-          f"drrn-lite / UpConv_7 = {t['out0'] / t[BASE]:.2f} |")
+          f"{args.card} / UpConv_7 = {t['out0'] / t[BASE]:.2f} |")
 
 
 def part_options(args: argparse.Namespace, img: np.ndarray) -> None:
-    """Print, per ncnn option set, drrn-lite's and UpConv_7's tile time against UpConv_7's default."""
-    nets = {(n, v): Tile(n, args.tile, img, o) for v, o in OPTION_VARIANTS.items() for n in (CARD, BASE)}
+    """Print, per ncnn option set, the card's and UpConv_7's tile time against UpConv_7's default."""
+    nets = {(n, v): Tile(n, args.tile, img, o) for v, o in OPTION_VARIANTS.items() for n in (args.card, BASE)}
     exact = {k: float(np.abs(tile.run() - nets[(k[0], "default (fp32, zoo's options)")].run()).max()) * 255
              for k, tile in nets.items()}
     t = median_times({k: tile.run for k, tile in nets.items()}, args.reps, time.thread_time)
     ref = t[(BASE, "default (fp32, zoo's options)")]
     print(f"\n### ncnn options: one {args.tile}² tile, 1 thread, CPU time against UpConv_7's default, "
           f"load average {os.getloadavg()[0]:.1f}\n")
-    print("| options | drrn-lite | UpConv_7 | drrn-lite max diff (8-bit levels) |\n|---|---:|---:|---:|")
+    print(f"| options | {args.card} | UpConv_7 | {args.card} max diff (8-bit levels) |\n|---|---:|---:|---:|")
     for v in OPTION_VARIANTS:
-        print(f"| {v} | {t[(CARD, v)] / ref:.2f} | {t[(BASE, v)] / ref:.2f} | {exact[(CARD, v)]:.3f} |")
+        print(f"| {v} | {t[(args.card, v)] / ref:.2f} | {t[(BASE, v)] / ref:.2f} | {exact[(args.card, v)]:.3f} |")
 
 
 def part_tiles(args: argparse.Namespace, img: np.ndarray) -> None:
-    """Print drrn-lite through the real tiler at each tile size against UpConv_7 at its default."""
+    """Print the card through the real tiler at each tile size against UpConv_7 at its default."""
     import zoo
 
-    drrn, base = zoo.load(CARD), zoo.load(BASE)
-    runs = {f"{CARD} tile {s}": (lambda s=s: drrn.upscale(img, tile_size=s)) for s in args.tiles}
+    drrn, base = zoo.load(args.card), zoo.load(BASE)
+    runs = {f"{args.card} tile {s}": (lambda s=s: drrn.upscale(img, tile_size=s)) for s in args.tiles}
     runs[f"{BASE} tile {base.tile_size}"] = lambda: base.upscale(img)
     for run in runs.values():
         run()  # warm-up: worker nets, allocations
@@ -156,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the chosen parts."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--parts", nargs="+", default=["layers", "options", "tiles"], choices=("layers", "options", "tiles"))
+    p.add_argument("--card", default="drrn-lite", help="a DRRN-lite card (drrn-lite-7u: the 7-unit one)")
     p.add_argument("--tile", type=int, default=256)
     p.add_argument("--tiles", type=int, nargs="+", default=[128, 192, 256, 384, 512])
     p.add_argument("--size", type=int, default=512, help="image side for the tiler part")

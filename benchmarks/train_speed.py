@@ -1,13 +1,15 @@
 """Training throughput: one step of ESPCN_7 and DRRN-lite profiled by phase, and opt-in speedups in the same run.
 
 Each model is built from its config (configs/espcn7.yaml: HR patch 80, batch 8; configs/drrn-lite.yaml:
-units 7 x recursions 1, HR patch 96, batch 16) by the trainer's own build_parts, with synthetic images
-standing in for the corpus (the patch pipeline is the same). Phases of one step, as zoo_core.train.trainer
-runs them: data (patches + degradation + collate, workers 0), forward, backward (+ grad clip), AdamW, EMA.
+3 units x recursions 1, HR patch 96, batch 16; configs/drrn-lite-7u.yaml: the same with 7 units) by the
+trainer's own build_parts, with synthetic images standing in for the corpus (the patch pipeline is the same).
+Phases of one step, as zoo_core.train.trainer runs them: data (patches + degradation + collate, workers 0),
+forward, backward (+ grad clip), AdamW, EMA.
 Then whole steps per variant, interleaved (the order flips every round) so that the background load
 hits all alike; samples/s are medians and each is printed as a ratio to `today` (the config as it is).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/train_speed.py [--models espcn7 drrn-lite] [--steps 3] [--rounds 2]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/train_speed.py [--models espcn7 drrn-lite drrn-lite-7u]
+        [--steps 3] [--rounds 2]
         [--variants today fused_adamw foreach_ema fused+foreach channels_last bf16 all compile]
 """
 from __future__ import annotations
@@ -103,7 +105,7 @@ def profile(case: Case, steps: int) -> None:
 def main() -> None:
     """Profile each model's step, then compare variants' samples/s (compute only, then with data)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", default=["espcn7", "drrn-lite"], choices=["espcn7", "drrn-lite"])
+    ap.add_argument("--models", nargs="+", default=["espcn7", "drrn-lite"], choices=["espcn7", "drrn-lite", "drrn-lite-7u"])
     ap.add_argument("--variants", nargs="+", default=["today", "fused+foreach", "channels_last", "bf16", "all"],
                     choices=list(VARIANTS))
     ap.add_argument("--steps", type=int, default=3, help="timed steps per variant per round")
