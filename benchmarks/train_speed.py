@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import default_collate
 
-from zoo_core.train.config import load_config
+from zoo_core.train.config import load_config, use_bf16
 from zoo_core.train.optim import ema_update
 from zoo_core.train.parts import build_parts
 
@@ -71,7 +71,7 @@ class Case:
         """Trainer._step's work, with a time mark after each phase when `marks` is given."""
         o = self.cfg.optim
         mark = (lambda: marks.append(time.perf_counter())) if marks is not None else (lambda: None)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=o.bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16(o)):  # the trainer's rule: "auto" = native bf16 only
             pred = self.net(x)
         loss = self.parts.loss(pred.float(), y)
         mark()
