@@ -72,7 +72,7 @@ def main() -> None:
             try:
                 got = probe(card, side, args.threads)
             except RuntimeError as err:
-                cells.append(f"failed: {err:.60}")
+                cells.append(f"failed: {str(err):.60}")
                 continue
             arch, declared = got["arch"], got["declared"]
             factors.append(got["above"] / got["widest"])

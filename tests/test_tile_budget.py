@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import zoo
-from zoo_core.cost import (MIN_DEFAULT_TILE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost, fitting_workers,
-                           tiling_overhead, whole_image_side, widest_elements, working_set)
+from zoo_core.cost import (MIN_DEFAULT_TILE, OUTPUT_RESERVE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost, fits,
+                           fitting_workers, tiling_overhead, whole_image_side, widest_elements, working_set)
 
 FOUR_X = [[64, 4.0, 0.0, 4.0, 0.0]]  # one layer: 64 channels at 4x the tile's resolution
 
@@ -137,12 +137,18 @@ def test_a_plugin_declaring_a_bad_working_set_is_reported_by_zoo_plugins(install
     assert len(problems) == 1 and "working_set must be a number from 1 to 1000" in problems[0], problems
 
 
-def test_tiling_overhead_counts_the_context_each_tile_recomputes():
+def test_tiling_overhead_counts_the_context_each_tile_recomputes(monkeypatch):
     assert tiling_overhead(100, 100, 256, 19) == 1.0  # one tile: the whole padded image
     assert abs(tiling_overhead(128, 128, 112, 94) - (2 * 252) ** 2 / 316**2) < 1e-9  # 2×2 tiles of 64 + 188
     assert abs(tiling_overhead(320, 320, 256, 7) - (2 * 174) ** 2 / 334**2) < 1e-9  # 1.09: cheap context
-    assert whole_image_side(FOUR_X) == 120  # one tile alone: 24·4·64·16·t² <= 1.5e9 ⇔ t <= 123.5
-    assert whole_image_side(FOUR_X, 6) == 240 and whole_image_side(FOUR_X, 1, limit=64) == 64
+    # one tile alone, with the 4096² 4x output's room less its own: 24·4·64·16·t² <= 1.5e9 + 805e6 - 3·(4t)²
+    side = whole_image_side(FOUR_X)
+    assert side == 152 and fits(FOUR_X, side, 1, extra=OUTPUT_RESERVE - 48 * side**2)
+    assert not fits(FOUR_X, side + 8, 1, extra=OUTPUT_RESERVE - 48 * (side + 8) ** 2)
+    assert whole_image_side(FOUR_X, 1, limit=64) == 64
+    monkeypatch.setattr("zoo_core.cost.TILE_BUDGET", 0.0)
+    tiny = [[1, 1.0, 0.0, 1.0, 0.0]]  # 4 bytes a pixel: the image's own output (3·scale² a pixel) counts too
+    assert whole_image_side(tiny, 1, 4) == 3928 and whole_image_side(tiny, 1, 1) == 8192  # 52·t², 7·t² <= 805e6
 
 
 class _Runner:
@@ -174,7 +180,7 @@ def test_the_default_tile_grows_to_the_whole_image_only_where_tiling_costs_more_
 def test_load_lets_the_default_tile_grow_only_within_the_budget(monkeypatch):
     arch = _declaring(monkeypatch, "espcn7", 12)
     up = zoo.load("espcn7", backend="ncnn")
-    assert up.whole_image == whole_image_side(cost(arch)["widest_layers"], 12) > up.tile_size
+    assert up.whole_image == whole_image_side(cost(arch)["widest_layers"], 12, 2) > up.tile_size
     assert zoo.load("espcn7", backend="ncnn", tile_size=96).whole_image == 0
     assert zoo.load("espcn7", backend="torch").whole_image == 0
 

@@ -261,7 +261,7 @@ def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
     backend's preferred tile is made smaller where that many tiles at once would overrun the memory budget
     (and fewer run at once where even cost.capped_tile's smallest does not fit), from the cached widest feature
     maps and the architecture's working-set factor; the default tile may grow to an image up to the side
-    whose one tile fits the budget (Upscaler.tile_for says when it does)."""
+    whose one tile fits 4096²'s memory (cost.whole_image_side; Upscaler.tile_for says when it does)."""
     preferred = runner.preferred_tile
     # GPU memory is another budget, and a runner without a preference (torch) keeps the inferer's default
     if tile or device != "cpu" or not preferred:
@@ -272,7 +272,8 @@ def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
     widest = cached_cost(arch, card.hyperparameters).get("widest_layers")  # absent in a foreign cache entry
     if not widest:
         return preferred, batch or runner.preferred_batch, 0
-    context, factor = arch.geometry(card.hyperparameters).context, working_set(arch)
+    geo, factor = arch.geometry(card.hyperparameters), working_set(arch)
+    context = geo.context
     batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context, factor=factor)
     tile = capped_tile(preferred, widest, workers=batch, context=context, factor=factor)
-    return tile, batch, whole_image_side(widest, factor)
+    return tile, batch, whole_image_side(widest, factor, geo.scale)

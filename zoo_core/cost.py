@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 COST_VERSION = 2  # bump when the measurement itself changes (2: widest_layers)
 WIDEST_GRID = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)  # tile sides at which the widest layer is looked for
 TILE_BUDGET = 1.5e9  # bytes for all concurrent tiles' working sets: 4096² in 3 GB with a 4x output (805 MB) resident
+OUTPUT_RESERVE = 4096 * 4096 * 16 * 3  # that 4x output's bytes: a smaller image's one tile may use what it leaves
 # A tile's working set over its widest fp32 feature map (ncnn's Winograd convolutions transform whole maps),
 # for an architecture that declares none (Architecture.working_set): the high end measured across the
 # families (benchmarks/README.md, Goal 5: 8-24x), so that an undeclared one does not overrun.
@@ -128,9 +129,9 @@ def working_set(arch: Architecture) -> float:
     return WORKING_SET if arch.working_set is None else float(arch.working_set)
 
 
-def fits(widest: list[list[float]], tile: int, workers: int, factor: float = WORKING_SET) -> bool:
-    """Whether `workers` concurrent tiles of side `tile` (each `factor` × its widest fp32 map) fit TILE_BUDGET."""
-    return workers * factor * 4 * widest_elements(widest, tile) <= TILE_BUDGET
+def fits(widest: list[list[float]], tile: int, workers: int, factor: float = WORKING_SET, extra: float = 0.0) -> bool:
+    """Whether `workers` concurrent tiles of side `tile` (each `factor` × its widest fp32 map) fit TILE_BUDGET + extra."""
+    return workers * factor * 4 * widest_elements(widest, tile) <= TILE_BUDGET + extra
 
 
 def capped_tile(preferred: int, widest: list[list[float]], *, workers: int, context: int,
@@ -155,10 +156,15 @@ def fitting_workers(preferred: int, widest: list[list[float]], *, workers: int, 
     return workers
 
 
-def whole_image_side(widest: list[list[float]], factor: float = WORKING_SET, *, limit: int = 8192) -> int:
-    """The largest image side (8-pixel steps, up to `limit`) whose one tile alone fits TILE_BUDGET; 0 if none."""
+def whole_image_side(widest: list[list[float]], factor: float = WORKING_SET, scale: int = 4, *,
+                     limit: int = 8192) -> int:
+    """The largest image side (8-pixel steps, up to `limit`) run as one tile within 4096²'s 3 GB: TILE_BUDGET plus
+    the OUTPUT_RESERVE its own smaller output leaves (3 bytes a pixel at `scale`); 0 if none."""
+    def fit(side: int) -> bool:
+        return fits(widest, side, 1, factor, extra=OUTPUT_RESERVE - 3 * (side * scale) ** 2)
+
     side = 0
-    while side + 8 <= limit and fits(widest, side + 8, 1, factor):
+    while side + 8 <= limit and fit(side + 8):
         side += 8
     return side
 

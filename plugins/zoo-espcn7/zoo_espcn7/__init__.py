@@ -14,6 +14,7 @@ def register_architectures(register):
         offset=0,
         context=7,
         default_card="espcn7",
+        working_set=16,  # one ncnn tile's peak over its widest map: 14.7 at most (benchmarks/probe_working_set.py)
         description="ESPCN_7 (seed): 6 SELU 3×3 convs 64…256 ch, optional selection units, PixelShuffle",
         paper="https://arxiv.org/abs/1609.05158",
     ))

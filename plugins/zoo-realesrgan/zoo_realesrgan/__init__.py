@@ -18,6 +18,7 @@ def register_architectures(register):
         context=lambda hp: int(hp["num_conv"]) + 2 + (int(hp["scale"]) != int(hp["upscale"])),
         supports_fp16=True, supports_bf16=True,
         default_card="realesrgan-animevideov3-4x",
+        working_set=13,  # one ncnn tile's peak over its widest map: 12.2 at most (benchmarks/probe_working_set.py)
         description="Real-ESRGAN SRVGGNetCompact: same-padded 3x3 convs + PReLU at LR, PixelShuffle, nearest skip",
         paper="https://github.com/xinntao/Real-ESRGAN",
     ))
@@ -31,6 +32,9 @@ def register_architectures(register):
         # The cards set the real sizes (64/32 channels, 6 or 23 blocks); the builder's small defaults keep random
         # builds (every architecture's conformance tests) affordable: exact tiles need 15 px of context per block.
         default_card="realesrgan-x4plus",
+        # one ncnn tile's peak over its widest map: 19.9 at most (64-px tiles, the dense trunk on its context;
+        # benchmarks/probe_working_set.py); 20% over it, as its 4096² run has the least room (benchmarks/README.md)
+        working_set=24,
         description="ESRGAN RRDBNet: residual-in-residual dense blocks at LR, two nearest 2x upsamplings with convs",
         paper="https://arxiv.org/abs/1809.00219",
     ))
