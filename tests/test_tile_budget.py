@@ -113,7 +113,7 @@ def test_a_declared_working_set_sizes_the_default_tile(monkeypatch):
     assert tiles[None] < tiles[12] < tiles[2] == 256  # a smaller factor, a larger tile, up to ncnn's preference
 
 
-@pytest.mark.parametrize("bad", ["12", True, 0, 0.5, 5000, float("nan")])
+@pytest.mark.parametrize("bad", ["12", True, 0, 0.5, 5000, float("nan"), [12]])
 def test_a_bad_working_set_is_one_zoo_error_line_at_registration(bad):
     with pytest.raises(zoo.ZooError) as err:
         zoo.Architecture(id="bad-ws", build=lambda *, scale=2: None, scale=2, offset=0, context=1, working_set=bad)
@@ -191,3 +191,14 @@ def test_an_image_that_grows_to_one_tile_runs_once_and_is_unchanged():
         ticks: list[int] = []
         out = _upscaler(context, 200).upscale_array(arr, on_tile=ticks.append)
         assert sum(ticks) == runs and np.array_equal(out, arr)
+
+
+def test_a_working_set_function_of_the_hyperparameters_is_read_per_card(monkeypatch):
+    arch = dataclasses.replace(zoo.get_registry().architecture("realcugan"),
+                               working_set=lambda hp: 30 if hp["scale"] == 4 else 10)
+    assert (working_set(arch, {"scale": 4}), working_set(arch, {"scale": 2}), working_set(arch)) == (30, 10, 10)
+    shipped = zoo.get_registry().architecture("realcugan")
+    assert working_set(shipped, {"scale": 4}) > working_set(shipped, {"scale": 2})  # 4x: its 805 MB output too
+    bad = dataclasses.replace(arch, working_set=lambda hp: 0)
+    with pytest.raises(zoo.ZooError, match="working_set function must give a number from 1 to 1000, got 0. Fix:"):
+        working_set(bad, {"scale": 2})

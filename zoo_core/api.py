@@ -272,7 +272,7 @@ def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
     widest = cached_cost(arch, card.hyperparameters).get("widest_layers")  # absent in a foreign cache entry
     if not widest:
         return preferred, batch or runner.preferred_batch, 0
-    geo, factor = arch.geometry(card.hyperparameters), working_set(arch)
+    geo, factor = arch.geometry(card.hyperparameters), working_set(arch, card.hyperparameters)
     context = geo.context
     batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context, factor=factor)
     tile = capped_tile(preferred, widest, workers=batch, context=context, factor=factor)

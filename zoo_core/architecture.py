@@ -53,9 +53,9 @@ class Architecture:
     # The task fields (besides scale) its cards are told apart by, and the values each may take, e.g.
     # {"style": ("art", "photo"), "noise_level": (-1, 0, 1, 2, 3)}; empty: cards may use any.
     variants: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
-    # One CPU tile's peak memory over its widest fp32 feature map (benchmarks/probe_working_set.py): sizes the
-    # default tile within cost.TILE_BUDGET. None: cost.WORKING_SET, the high end measured across families.
-    working_set: float | None = None
+    # One CPU tile's peak memory over its widest fp32 feature map (benchmarks/probe_working_set.py), or a function
+    # of the hyperparameters: sizes the default tile within cost.TILE_BUDGET. None: cost.WORKING_SET (24).
+    working_set: float | Callable[[Mapping[str, Any]], float] | None = None
     _defaults: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)  # filled once
 
     def __post_init__(self) -> None:
@@ -163,6 +163,15 @@ class Architecture:
         return self.builder()(**hp)
 
 
+WORKING_SET_EXPECTED = ("a number from 1 to 1000 (benchmarks/probe_working_set.py measures it), a function of the "
+                        "hyperparameters or None")
+
+
+def working_set_ok(value: Any) -> bool:
+    """Whether `value` is a working-set factor: a number from 1 to 1000."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value <= 1000
+
+
 def check_fields(arch: Architecture) -> None:
     """Each field of the kind it is declared as: a wrong one is one line naming it, not a later traceback."""
     def fail(name: str, expected: str) -> None:
@@ -186,9 +195,8 @@ def check_fields(arch: Architecture) -> None:
     for name in ("description", "paper"):
         if not isinstance(getattr(arch, name), str):
             fail(name, "a string")
-    ws = arch.working_set
-    if ws is not None and not (isinstance(ws, (int, float)) and not isinstance(ws, bool) and 1 <= ws <= 1000):
-        fail("working_set", "a number from 1 to 1000 (benchmarks/probe_working_set.py measures it) or None")
+    if not (arch.working_set is None or callable(arch.working_set) or working_set_ok(arch.working_set)):
+        fail("working_set", WORKING_SET_EXPECTED)
     if arch.default_card is not None and not isinstance(arch.default_card, str):
         fail("default_card", "a card name (a string) or None")
     hp = arch.hyperparameters

@@ -124,9 +124,18 @@ def cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, s
     }
 
 
-def working_set(arch: Architecture) -> float:
-    """The architecture's declared working-set factor, else WORKING_SET."""
-    return WORKING_SET if arch.working_set is None else float(arch.working_set)
+def working_set(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None) -> float:
+    """The architecture's declared working-set factor for these hyperparameters, else WORKING_SET."""
+    from .architecture import working_set_ok
+    from .errors import ZooError
+
+    value = arch.working_set
+    if callable(value):
+        value = value(arch.resolve_hyperparameters(hyperparameters))
+        if not working_set_ok(value):
+            raise ZooError(f"Architecture '{arch.id}': its working_set function must give a number from 1 to 1000, "
+                           f"got {value!r:.40}. Fix: the plugin's working_set (benchmarks/probe_working_set.py).")
+    return WORKING_SET if value is None else float(value)
 
 
 def fits(widest: list[list[float]], tile: int, workers: int, factor: float = WORKING_SET, extra: float = 0.0) -> bool:
