@@ -10,6 +10,8 @@ import torch
 import zoo
 from zoo_core.cost import (MIN_DEFAULT_TILE, OUTPUT_RESERVE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost, fits,
                            fitting_workers, tiling_overhead, whole_image_side, widest_elements, working_set)
+from zoo_core.infer.batch import Options, count_tiles
+from zoo_core.infer.modes import Picture
 
 FOUR_X = [[64, 4.0, 0.0, 4.0, 0.0]]  # one layer: 64 channels at 4x the tile's resolution
 
@@ -189,8 +191,10 @@ def test_an_image_that_grows_to_one_tile_runs_once_and_is_unchanged():
     arr = np.random.default_rng(0).integers(0, 256, (128, 100, 3), dtype=np.uint8)
     for context, runs in ((94, 1), (7, 2)):  # 2: rows in 112-px tiles, columns fit
         ticks: list[int] = []
-        out = _upscaler(context, 200).upscale_array(arr, on_tile=ticks.append)
+        up = _upscaler(context, 200)
+        out = up.upscale_array(arr, on_tile=ticks.append)
         assert sum(ticks) == runs and np.array_equal(out, arr)
+        assert count_tiles(Picture(pixels=arr), up, Options(scale=1)) == runs  # progress totals count the same
 
 
 def test_a_working_set_function_of_the_hyperparameters_is_read_per_card(monkeypatch):

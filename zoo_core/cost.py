@@ -4,7 +4,9 @@ Measuring builds the network (and imports torch), so `zoo list` and `zoo info` r
 figures are kept in $ZOO_HOME/costs.json, keyed by the architecture, its hyperparameters and geometry
 and a hash of the builder's source file, and measured again when any of those change. The network is
 built on torch's meta device where it allows (shapes only, no arithmetic: seconds even for RRDBNet).
-`capped_tile` turns the widest feature maps into a default tile side whose working set fits a budget.
+`capped_tile` turns the widest feature maps into a default tile side whose working set fits a budget (each tile
+the architecture's declared `working_set` × its widest map); `whole_image_side` says how large an image may run
+as one tile instead.
 """
 from __future__ import annotations
 
