@@ -3,13 +3,14 @@ ORIGINAL .param/.bin from the card's PyPI package on the same image, same proces
 
 ncnn gets the whole image edge-padded by the architecture's context (the input whose output zoo's tiles
 equal) with waifu2x-ncnn-vulkan's CPU options (fp16 storage; `--ref fp32`: zoo's exact options); zoo runs
-with its defaults (`--tile N`: its tile size, to see an image larger than one tile). Pairs are interleaved,
+with its defaults (`--tile N`: its tile size, to see an image larger than one tile; `--versus TILE BATCH`: that
+layout too, timed in the same rounds, one more row: before/after a default change in one run). Pairs are interleaved,
 the order flipped every other pair, and the ratio is taken per pair, in wall clock and in the process's CPU
 time (which other jobs on a shared box move far less); medians are printed, with seconds per input megapixel.
 Real-CUGAN 4x's reference adds the nearest-upscaled input after the file, as realcugan-ncnn-vulkan does.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_families.py [--cards A B] [--size 256] [--reps 3] [--threads 1]
-        [--tile N] [--ref fp16|fp32] [--keep-pixels N]
+        [--tile N] [--versus TILE BATCH] [--ref fp16|fp32] [--keep-pixels N]
 """
 from __future__ import annotations
 
@@ -74,6 +75,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
     ap.add_argument("--tile", type=int, default=None, help="zoo's tile size (default: its own)")
+    ap.add_argument("--versus", type=int, nargs=2, metavar=("TILE", "BATCH"), default=None,
+                    help="also time zoo with this tile and batch in the same rounds (one more row)")
     ap.add_argument("--ref", choices=("fp16", "fp32"), default="fp16", help="ncnn storage for the original file")
     ap.add_argument("--keep-pixels", type=int, default=None,
                     help="ncnn SE gathering: tile pixels whose runs wait between passes (0: recompute every pass)")
@@ -92,31 +95,40 @@ def main() -> None:
     print(f"{args.size}x{args.size}, {args.threads} thread(s), zoo tile {args.tile or 'default'}, ncnn {args.ref} "
           f"storage, {args.reps} interleaved pairs, medians; load average {os.getloadavg()[0]:.1f}"
           + ("" if args.keep_pixels is None else f"; KEEP_PIXELS {args.keep_pixels}"))
-    print("| card | zoo backend | zoo s/MP (input) | ncnn s/MP | zoo / ncnn | CPU time zoo / ncnn | max 8-bit diff |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| card | zoo backend | zoo tile, batch | zoo s/MP (input) | ncnn s/MP | zoo / ncnn | CPU time zoo / ncnn "
+          "| max 8-bit diff |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
     for name in args.cards:
-        print(row(name, img, args, mp), flush=True)
+        print(rows(name, img, args, mp), flush=True)
 
 
-def row(name: str, img: np.ndarray, args: argparse.Namespace, mp: float) -> str:
-    """One card timed in interleaved pairs: its Markdown table row."""
-    up = zoo.load(name, threads=args.threads, tile_size=args.tile)
+def rows(name: str, img: np.ndarray, args: argparse.Namespace, mp: float) -> str:
+    """One card timed in interleaved rounds (zoo, [zoo --versus], ncnn): a Markdown table row per zoo layout."""
+    ups = [zoo.load(name, threads=args.threads, tile_size=args.tile)]
+    if args.versus:
+        ups.append(zoo.load(name, threads=args.threads, tile_size=args.versus[0], batch_size=args.versus[1]))
+    up = ups[0]
     net = ncnn_net(up.card, args.threads, fp16=args.ref == "fp16")
-    runs = {0: lambda: up.upscale(img), 1: lambda: ncnn_upscale(net, up.card, up.geometry, img)}
-    out = {side: run() for side, run in runs.items()}  # warm-up
-    wall: dict[int, list[float]] = {0: [], 1: []}
-    cpu: dict[int, list[float]] = {0: [], 1: []}
+    runs = [lambda u=u: u.upscale(img) for u in ups] + [lambda: ncnn_upscale(net, up.card, up.geometry, img)]
+    ref = len(ups)
+    out = [run() for run in runs]  # warm-up
+    wall: list[list[float]] = [[] for _ in runs]
+    cpu: list[list[float]] = [[] for _ in runs]
     for rep in range(args.reps):
-        for side in ((0, 1) if rep % 2 == 0 else (1, 0)):
+        for side in (range(len(runs)) if rep % 2 == 0 else reversed(range(len(runs)))):
             t, c = time.perf_counter(), time.process_time()
             out[side] = runs[side]()
             wall[side].append(time.perf_counter() - t)
             cpu[side].append(time.process_time() - c)
-    ratio = statistics.median(z / n for z, n in zip(wall[0], wall[1]))
-    cpu_ratio = statistics.median(z / n for z, n in zip(cpu[0], cpu[1]))
-    diff = int(np.abs(out[0].astype(int) - out[1].astype(int)).max())
-    per_mp = [statistics.median(wall[side]) / mp for side in (0, 1)]
-    return f"| {name} | {up.backend} | {per_mp[0]:.2f} | {per_mp[1]:.2f} | {ratio:.2f} | {cpu_ratio:.2f} | {diff} |"
+    lines = []
+    for side, u in enumerate(ups):
+        ratio = statistics.median(z / n for z, n in zip(wall[side], wall[ref]))
+        cpu_ratio = statistics.median(z / n for z, n in zip(cpu[side], cpu[ref]))
+        diff = int(np.abs(out[side].astype(int) - out[ref].astype(int)).max())
+        tile, batch = u.layout(*img.shape[:2])
+        lines.append(f"| {name} | {u.backend} | {tile}, {batch} | {statistics.median(wall[side]) / mp:.2f} | "
+                     f"{statistics.median(wall[ref]) / mp:.2f} | {ratio:.2f} | {cpu_ratio:.2f} | {diff} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ except Enough:
     s = up.geometry.scale
     shape = [size * s, size * s, 3]
     np.ones(shape, np.uint8)  # the output, every page resident
-print(json.dumps({"backend": up.backend, "tile": up.tile_size, "batch": up.batch_size, "tiles": done[0],
+tile, batch = up.layout(size, size, tile)  # this image's (the default may depend on the image size)
+print(json.dumps({"backend": up.backend, "tile": tile, "batch": batch, "tiles": done[0],
                   "shape": shape, "seconds": time.perf_counter() - t}))
 """
 

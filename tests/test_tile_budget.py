@@ -8,8 +8,10 @@ import pytest
 import torch
 
 import zoo
-from zoo_core.cost import (MIN_DEFAULT_TILE, OUTPUT_RESERVE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost, fits,
-                           fitting_workers, tiling_overhead, whole_image_side, widest_elements, working_set)
+from zoo_core.api import _kept_pixels
+from zoo_core.cost import (KEPT_RUN, MIN_DEFAULT_TILE, OUTPUT_RESERVE, TILE_BUDGET, WORKING_SET, OneAtATime, _measure,
+                           capped_tile, cost, fits, fitting_workers, gathering_bytes, tiling_overhead, whole_image_side,
+                           widest_elements, working_set)
 from zoo_core.infer.batch import Options, count_tiles
 from zoo_core.infer.modes import Picture
 
@@ -160,13 +162,14 @@ class _Runner:
         return batch
 
 
-def _upscaler(context: int, whole: int, gathers: bool = False) -> zoo.Upscaler:
+def _upscaler(context: int, whole: int, gathers: bool = False, one: OneAtATime | None = None) -> zoo.Upscaler:
     runner = _Runner()
     if gathers:
         runner.prepare_image = lambda tiles, tta: None  # type: ignore[attr-defined]
     geo = zoo.Geometry(scale=1, in_channels=3, out_channels=3, offset=0, context=context)
     return zoo.Upscaler(card=zoo.get_card("upconv7-scale2x"), geometry=geo, runner=runner, backend="test",
-                        device="cpu", precision="fp32", tile_size=112, batch_size=2, whole_image=whole)
+                        device="cpu", precision="fp32", tile_size=112, batch_size=2, whole_image=whole,
+                        one_at_a_time=one)
 
 
 def test_the_default_tile_grows_to_the_whole_image_only_where_tiling_costs_more_and_it_fits():
@@ -206,3 +209,64 @@ def test_a_working_set_function_of_the_hyperparameters_is_read_per_card(monkeypa
     bad = dataclasses.replace(arch, working_set=lambda hp: 0)
     with pytest.raises(zoo.ZooError, match="working_set function must give a number from 1 to 1000, got 0. Fix:"):
         working_set(bad, {"scale": 2})
+
+
+# 256 channels on the tile plus 16 px of context a side, 4x output, factor 16, four 288² runs kept at most
+SE_LINES = [[256, 1.0, 32.0, 1.0, 32.0]]
+SE = OneAtATime(SE_LINES, preferred=256, scale=4, context=16, factor=16, kept_pixels=4 * 288 * 288)
+
+
+def test_gathering_bytes_count_one_tile_the_runs_kept_beside_it_and_the_images_bytes():
+    one = 4 * 256 * 288**2  # a 256-px tile's widest map, in bytes
+    images = 3 * 512 * 512 * 17  # the uint8 input and its 4x output
+    assert gathering_bytes(SE_LINES, 512, 512, 256, scale=4, context=16, factor=16,
+                           kept_pixels=4 * 288**2) == (16 + 3 * KEPT_RUN) * one + images  # 4 tiles: 3 wait
+    assert gathering_bytes(SE_LINES, 4096, 4096, 256, scale=4, context=16, factor=16, kept_pixels=4 * 288**2) == (
+        (16 + 4 * KEPT_RUN) * one + 3 * 4096**2 * 17)  # 256 tiles: kept_pixels holds 4 of them
+    assert gathering_bytes(SE_LINES, 512, 512, 256, scale=4, context=16, factor=16, kept_pixels=0) == 16 * one + images
+
+
+def test_larger_tiles_one_at_a_time_depend_on_the_image_size():
+    small = SE.tile(512, 512, 128)  # 2x2 tiles of 256 instead of 4x4 of 128, within 4096²'s frame
+    assert small == 256 and gathering_bytes(SE_LINES, 512, 512, 256, scale=4, context=16, factor=16,
+                                            kept_pixels=SE.kept_pixels) <= TILE_BUDGET + OUTPUT_RESERVE
+    assert SE.tile(4096, 4096, 128) == 0  # its 805 MB output and the kept runs leave no room: the default stays
+    assert SE.tile(1024, 1024, 128) == 248  # 5x5 tiles of 205: 256 (4x4, 4 kept) would overrun
+    assert gathering_bytes(SE_LINES, 1024, 1024, 256, scale=4, context=16, factor=16,
+                           kept_pixels=SE.kept_pixels) > TILE_BUDGET + OUTPUT_RESERVE
+    assert SE.tile(512, 512, 248) == 256 and SE.tile(512, 512, 256) == 0  # no larger tile than the preferred
+    assert SE.tile(600, 600, 200) == 0  # 3x3 of 200 against 3x3 of 200: nothing computed less
+
+
+def test_the_layout_takes_larger_tiles_one_at_a_time_only_where_the_runner_gathers():
+    assert _upscaler(16, 0, gathers=True, one=SE).layout(512, 512) == (256, 1)
+    assert _upscaler(16, 0, gathers=True, one=SE).layout(4096, 4096) == (112, 2)  # the memory-safe default
+    assert _upscaler(16, 0, one=SE).layout(512, 512) == (112, 2)  # no gathering passes to save
+    assert _upscaler(16, 0, gathers=True, one=SE).layout(512, 512, tile_size=96) == (96, 2)  # an explicit tile wins
+    assert _upscaler(16, 600, gathers=True, one=SE).layout(512, 512) == (512, 2)  # one whole-image tile first
+    batches: list[int] = []
+    up = _upscaler(16, 0, gathers=True, one=SE)
+    up.runner.__class__ = type("Recording", (_Runner,), {"__call__": lambda s, b: batches.append(len(b)) or b})
+    arr = np.random.default_rng(1).integers(0, 256, (512, 512, 3), dtype=np.uint8)
+    assert np.array_equal(up.upscale_array(arr), arr) and batches == [1, 1, 1, 1]
+    assert count_tiles(Picture(pixels=arr), up, Options(scale=1)) == 4  # progress totals count the same
+
+
+def test_kept_pixels_come_from_the_runner():
+    assert _kept_pixels(_Runner()) == 0  # a runner that keeps no runs says nothing
+    keeping = _Runner()
+    keeping.keep_pixels = 1000  # type: ignore[attr-defined]
+    assert _kept_pixels(keeping) == 1000
+    from zoo_core.default_plugins import backend_ncnn
+
+    assert _kept_pixels(zoo.load("cunet-scale2x", backend="ncnn", threads=2).runner) == backend_ncnn.KEEP_PIXELS > 0
+
+
+@pytest.mark.parametrize("name", ["cunet-scale2x", "realcugan-se-4x"])
+def test_the_se_cards_keep_their_4096_layout_and_take_larger_tiles_on_512(name):
+    up = zoo.load(name, backend="ncnn", threads=2)
+    assert up.layout(4096, 4096) == (up.tile_size, up.batch_size) == ((192, 2) if name.startswith("cunet") else (144, 2))
+    tile, batch = up.layout(512, 512)
+    assert batch == 1 and tiling_overhead(512, 512, tile, up.geometry.context) < tiling_overhead(
+        512, 512, up.tile_size, up.geometry.context)
+    assert zoo.load(name, backend="ncnn", threads=2, batch_size=2).layout(512, 512) == (up.tile_size, 2)  # as given

@@ -21,6 +21,7 @@ from .weights.upstream import upstream_available
 if TYPE_CHECKING:  # torch is imported where a network is built: listing and describing models stays light
     import torch
 
+    from .cost import OneAtATime
     from .infer.upscaler import Upscaler
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -247,33 +248,45 @@ def load(
     module = build_model(card, weights)
     candidates = pick_backends(card, module, dev, precision, backend)
     chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
-    tile_size, batch_size, whole = _default_tiling(card, runner, dev, tile_size, batch_size)
+    tile_size, batch_size, whole, one = _default_tiling(card, runner, dev, tile_size, batch_size)
     return Upscaler(
         card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
         device=dev, precision=precision, tile_size=tile_size, batch_size=batch_size, weights=str(weights or ""),
-        whole_image=whole,
+        whole_image=whole, one_at_a_time=one,
     )
 
 
 def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
-                    batch: int | None) -> tuple[int | None, int, int]:
-    """(tile, batch, whole-image side): the given tile and batch, else the backend's preferences; on the CPU a
-    backend's preferred tile is made smaller where that many tiles at once would overrun the memory budget
+                    batch: int | None) -> tuple[int | None, int, int, OneAtATime | None]:
+    """(tile, batch, whole-image side, larger tiles): the given tile and batch, else the backend's preferences; on
+    the CPU a backend's preferred tile is made smaller where that many tiles at once would overrun the memory budget
     (and fewer run at once where even cost.capped_tile's smallest does not fit), from the cached widest feature
     maps and the architecture's working-set factor; the default tile may grow to an image up to the side
-    whose one tile fits 4096²'s memory (cost.whole_image_side; Upscaler.tile_for says when it does)."""
+    whose one tile fits 4096²'s memory (cost.whole_image_side), and, where the runner gathers image-wide SE
+    statistics, to larger tiles one at a time where an image leaves the room (cost.OneAtATime); Upscaler.layout
+    says when."""
     preferred = runner.preferred_tile
     # GPU memory is another budget, and a runner without a preference (torch) keeps the inferer's default
     if tile or device != "cpu" or not preferred:
-        return tile or preferred, batch or runner.preferred_batch, 0
-    from .cost import cached_cost, capped_tile, fitting_workers, whole_image_side, working_set
+        return tile or preferred, batch or runner.preferred_batch, 0, None
+    from .cost import OneAtATime, cached_cost, capped_tile, fitting_workers, whole_image_side, working_set
 
     arch = get_registry().architecture(card.architecture)
     widest = cached_cost(arch, card.hyperparameters).get("widest_layers")  # absent in a foreign cache entry
     if not widest:
-        return preferred, batch or runner.preferred_batch, 0
+        return preferred, batch or runner.preferred_batch, 0, None
     geo, factor = arch.geometry(card.hyperparameters), working_set(arch, card.hyperparameters)
-    context = geo.context
+    context, given = geo.context, batch
     batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context, factor=factor)
     tile = capped_tile(preferred, widest, workers=batch, context=context, factor=factor)
-    return tile, batch, whole_image_side(widest, factor, geo.scale)
+    one = None if given else OneAtATime(widest, preferred, geo.scale, context, factor, _kept_pixels(runner))
+    return tile, batch, whole_image_side(widest, factor, geo.scale), one
+
+
+def _kept_pixels(runner: Runner) -> int:
+    """Input pixels of the tile runs a gathering runner keeps between its passes (their memory, cost.KEPT_RUN)."""
+    import sys
+
+    # the ncnn runner says it as its module's KEEP_PIXELS; a runner keeping none says nothing
+    kept = getattr(runner, "keep_pixels", getattr(sys.modules.get(type(runner).__module__), "KEEP_PIXELS", 0))
+    return int(kept) if isinstance(kept, (int, float)) and kept > 0 else 0

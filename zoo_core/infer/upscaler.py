@@ -12,6 +12,7 @@ from PIL import Image
 
 from ..architecture import Geometry
 from ..cards import Card
+from ..cost import OneAtATime
 from ..errors import ImageError, WeightsError, ZooError
 from .alpha import extend_colour
 from .modes import Picture, picture_from_pil, pil_from_picture
@@ -68,6 +69,7 @@ class Upscaler:
     batch_size: int | None = 1
     weights: str = ""  # where the weights came from, for messages
     whole_image: int = 0  # the default tile may grow to an image whose sides are at most this (0: never)
+    one_at_a_time: OneAtATime | None = None  # larger default tiles, one at a time, where an image leaves the room
 
     def __post_init__(self) -> None:
         """Check the sizes given to zoo.load (None keeps the backend's preference)."""
@@ -107,17 +109,24 @@ class Upscaler:
         return int(tile_size or self.tile_size or default_tile(self.device))
 
     def tile_for(self, h: int, w: int, tile_size: int | None = None) -> int:
-        """The tile an h×w image runs in: `tile_size`, else the default, grown to the whole image where that fits
-        (`whole_image`) and tiling costs more: a gathering pass per image-wide SE block, or much recomputed context."""
+        """The tile an h×w image runs in (`layout`'s first half)."""
+        return self.layout(h, w, tile_size)[0]
+
+    def layout(self, h: int, w: int, tile_size: int | None = None) -> tuple[int, int]:
+        """(tile, batch) for an h×w image: `tile_size`, else the default, grown to the whole image where that fits
+        (`whole_image`) and tiling costs more: a gathering pass per image-wide SE block, or much recomputed context;
+        where the runner gathers, larger tiles one at a time where this image leaves the room (`one_at_a_time`)."""
         from ..cost import WHOLE_IMAGE_OVERHEAD, tiling_overhead
 
-        tile = self._tile(tile_size)
-        if tile_size or max(h, w) <= tile or max(h, w) > self.whole_image:
-            return tile
+        tile, batch = self._tile(tile_size), self._batch()
+        if tile_size or max(h, w) <= tile:
+            return tile, batch
         gathers = callable(getattr(self.runner, "prepare_image", None))
-        if gathers or tiling_overhead(h, w, tile, self.geometry.context) >= WHOLE_IMAGE_OVERHEAD:
-            return max(h, w)
-        return tile
+        if max(h, w) <= self.whole_image and (
+                gathers or tiling_overhead(h, w, tile, self.geometry.context) >= WHOLE_IMAGE_OVERHEAD):
+            return max(h, w), batch
+        larger = self.one_at_a_time.tile(h, w, tile) if gathers and self.one_at_a_time else 0
+        return (larger, 1) if larger else (tile, batch)
 
     def _batch(self) -> int:
         return int(self.batch_size or default_batch(self.device))
@@ -125,11 +134,11 @@ class Upscaler:
     def upscale_tensor(self, x: torch.Tensor, *, tile_size: int | None = None, tta: bool = False,
                        on_tile: Tick | None = None) -> torch.Tensor:
         """CHW float in [0,1] → CHW float, tiled exactly."""
-        tile = self.tile_for(x.shape[-2], x.shape[-1], tile_size)
-        return run_tiled(self._tile_runner(), x, self.geometry, tile=tile, batch=self._batch(),
-                         tta=tta, on_tile=on_tile)
+        tile, batch = self.layout(x.shape[-2], x.shape[-1], tile_size)
+        return run_tiled(self._tile_runner(), x, self.geometry, tile=tile, batch=batch, tta=tta, on_tile=on_tile)
 
-    def _stream(self, src: np.ndarray, out: np.ndarray, *, tile: int, tta: bool, on_tile: Tick | None) -> None:
+    def _stream(self, src: np.ndarray, out: np.ndarray, *, layout: tuple[int, int], tta: bool,
+                on_tile: Tick | None) -> None:
         """Upscale HxWxC (C 1 or 3) integers into `out`, one batch of tiles at a time (no full float copy)."""
         peak = float(np.iinfo(src.dtype).max)
         grey = src.shape[2] == 1
@@ -138,8 +147,8 @@ class Upscaler:
             t = torch.from_numpy(src[np.ix_(rows, cols)].astype(np.float32) / np.float32(peak)).permute(2, 0, 1)
             return t.expand(3, -1, -1) if grey else t
 
-        for (t, b, l, r), part in iter_tiles(self._tile_runner(), read, src.shape[:2], self.geometry, tile=tile,
-                                             batch=self._batch(), tta=tta, on_tile=on_tile):
+        for (t, b, l, r), part in iter_tiles(self._tile_runner(), read, src.shape[:2], self.geometry, tile=layout[0],
+                                             batch=layout[1], tta=tta, on_tile=on_tile):
             out[t:b, l:r] = to_pixels(part.mean(0, keepdim=True) if grey else part, out.dtype.type)
 
     def upscale_array(self, arr: np.ndarray, *, tile_size: int | None = None, tta: bool = False,
@@ -155,7 +164,7 @@ class Upscaler:
         h, w, c = arr.shape
         if h == 0 or w == 0:
             raise ImageError(f"Image has no pixels (shape {arr.shape}).")
-        s, tile = self.scale, self.tile_for(h, w, tile_size)
+        s, layout = self.scale, self.layout(h, w, tile_size)
         out = np.empty((h * s, w * s, c), dtype=arr.dtype)
         colour_channels = c - (c in (2, 4))
         colour = arr[:, :, :colour_channels]
@@ -166,9 +175,10 @@ class Upscaler:
                 out[:, :, c - 1] = peak
             else:
                 colour = extend_colour(colour, alpha, 2 * self.geometry.context + 2)
-                self._stream(np.ascontiguousarray(arr[:, :, c - 1:]), out[:, :, c - 1:], tile=tile, tta=tta,
+                self._stream(np.ascontiguousarray(arr[:, :, c - 1:]), out[:, :, c - 1:], layout=layout, tta=tta,
                              on_tile=on_tile)
-        self._stream(np.ascontiguousarray(colour), out[:, :, :colour_channels], tile=tile, tta=tta, on_tile=on_tile)
+        self._stream(np.ascontiguousarray(colour), out[:, :, :colour_channels], layout=layout, tta=tta,
+                     on_tile=on_tile)
         return out
 
     def upscale_picture(self, pic: Picture, *, tile_size: int | None = None, tta: bool = False,
