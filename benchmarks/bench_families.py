@@ -1,5 +1,6 @@
 """Real-ESRGAN, CUNet and Real-CUGAN cards on the CPU: zoo's default path against the PyPI `ncnn` engine running the
-ORIGINAL .param/.bin from the card's PyPI package on the same image, same process, same thread count.
+ORIGINAL .param/.bin from the card's PyPI package on the same image (a crop of the 600² art image, tiled where
+--size is larger), same process, same thread count.
 
 ncnn gets the whole image edge-padded by the architecture's context (the input whose output zoo's tiles
 equal) with waifu2x-ncnn-vulkan's CPU options (fp16 storage; `--ref fp32`: zoo's exact options); zoo runs
@@ -18,6 +19,7 @@ import argparse
 import importlib.metadata as md
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -31,7 +33,6 @@ CARDS = ["realesrgan-animevideov3-4x", "realesrgan-animevideov3-2x", "cunet-scal
 BLOBS = {"srvgg-compact": ("data", "output"), "rrdbnet": ("data", "output"),
          "cunet": ("Input1", "Eltwise4"), "cunet-1x": ("Input1", "Eltwise4"),
          "realcugan": ("in0", "out0"), "realcugan-pro": ("in0", "out0")}
-IMAGE = Path(__file__).resolve().parents[1].parent / "shared/images/waifu2x/miku_CC_BY-NC.jpg"
 
 
 def ncnn_net(card: zoo.Card, threads: int, fp16: bool = True):
@@ -87,10 +88,10 @@ def main() -> None:
         backend_ncnn.KEEP_PIXELS = args.keep_pixels
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
-    from PIL import Image
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_costs import test_image  # the 600² art image, tiled where --size is larger (a crop below)
 
-    src = Image.open(IMAGE).convert("RGB") if IMAGE.is_file() else __import__("zoo_core.infer.demo").infer.demo.demo_image(512)
-    img = np.asarray(src)[:args.size, :args.size].copy()
+    img = test_image(args.size)
     mp = img.shape[0] * img.shape[1] / 1e6
     print(f"{args.size}x{args.size}, {args.threads} thread(s), zoo tile {args.tile or 'default'}, ncnn {args.ref} "
           f"storage, {args.reps} interleaved pairs, medians; load average {os.getloadavg()[0]:.1f}"
