@@ -68,7 +68,8 @@ class Tile:
         up = zoo.load(name, backend="torch")
         opts = {**OPTIONS["fp32"], **(options or {})}
         self.allocators = self._pool(opts.pop("pool", False))
-        self.model = export_ncnn(up.runner.module)
+        self.module = up.runner.module
+        self.model = export_ncnn(self.module)
         self.net = load_net(self.model, threads=1, options=opts)
         if self.allocators:
             self.net.opt.blob_allocator, self.net.opt.workspace_allocator = self.allocators
