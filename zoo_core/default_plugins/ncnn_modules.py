@@ -6,6 +6,13 @@ from torch import nn
 from .ncnn_layer import Layer, UnsupportedModule
 
 
+# ncnn's per-layer featmask (param 31): bit 6 turns Winograd off for that layer. On a 3-input-channel 3x3 conv it
+# took 0.60-0.80x the time (drrn-lite's, espcn7's and UpConv_7's entry convs, within 0.003 8-bit levels:
+# benchmarks/README.md, Goal 1).
+NO_WINOGRAD = 1 << 6
+FEW_INPUTS = 4  # fewer input channels than one SSE pack: the RGB entry convolutions
+
+
 def _pair(v: object) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))  # type: ignore[index]
 
@@ -18,6 +25,8 @@ def _conv(m: nn.Conv2d, name: str, src: str, dst: str) -> Layer:
     (kh, kw), (sh, sw), (dh, dw), (ph, pw) = map(_pair, (m.kernel_size, m.stride, m.dilation, m.padding))
     p: dict[int, object] = {0: m.out_channels, 1: kw, 11: kh, 2: dw, 12: dh, 3: sw, 13: sh,
                             4: pw, 15: pw, 14: ph, 16: ph, 5: int(m.bias is not None), 6: m.weight.numel()}
+    if m.in_channels < FEW_INPUTS and m.groups == 1:
+        p[31] = NO_WINOGRAD  # an RGB entry conv: Winograd's transforms cost more than its 3-channel GEMM saves
     kind = "Convolution"
     if m.groups != 1:
         kind, p[7] = "ConvolutionDepthWise", m.groups  # ncnn's layer for any grouped convolution
