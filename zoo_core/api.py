@@ -284,7 +284,7 @@ def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
 
 
 def _kept_pixels(runner: Runner) -> int:
-    """Input pixels of the tile runs a gathering runner keeps between its passes (their memory, cost.KEPT_RUN)."""
+    """Input pixels of the tile runs a gathering runner keeps between its passes (their memory, cost.KEPT_SHARE)."""
     import sys
 
     # the ncnn runner says it as its module's KEEP_PIXELS; a runner keeping none says nothing

@@ -38,9 +38,9 @@ MIN_DEFAULT_TILE = 64  # below this (or below the context) a tile is mostly cont
 # RRDBNet 128² in 112-px tiles (2.5×) took 2.1× one tile's time, UpConv_7 320² in 256-px tiles (1.09×)
 # 0.91× (benchmarks/README.md, "One tile where the image fits").
 WHOLE_IMAGE_OVERHEAD = 1.5
-# A gathering run kept between SE passes holds this many times its tile's widest fp32 map (pending U-Net skips,
-# the block's features): 2.0-3.5 fitted to the 4096² runs of CUNet and Real-CUGAN (benchmarks/README.md, Goal 5).
-KEPT_RUN = 3.5
+# A gathering run kept between SE passes holds this share of its tile's working set (pending U-Net skips, the
+# block's features): 0.11-0.19 x the declared factor fitted to CUNet's and Real-CUGAN's runs (README, Goal 5).
+KEPT_SHARE = 0.2
 # Larger tiles one at a time are taken only where they compute this much less (context included): CUNet at 2
 # threads took 0.67x / 0.69x the CPU time at 512² / 600² (12 / 10 % fewer pixels), 0.99x at 1024² (6 %; README).
 LARGER_TILE_GAIN = 0.08
@@ -211,7 +211,7 @@ def gathering_bytes(widest: list[list[float]], h: int, w: int, tile: int, *, sca
     # the tile being computed is the last one kept, so at most tiles - 1 wait beside it
     kept = min(rows * cols - 1, kept_pixels // ((th + 2 * context) * (tw + 2 * context)))
     one = 4 * widest_elements(widest, max(th, tw))
-    return (factor + kept * KEPT_RUN) * one + 3 * h * w * (1 + scale * scale)
+    return factor * (1 + kept * KEPT_SHARE) * one + 3 * h * w * (1 + scale * scale)
 
 
 @dataclass(frozen=True)
