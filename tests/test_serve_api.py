@@ -205,8 +205,14 @@ def test_one_job_at_a_time_queue_order_and_model_cache() -> None:
 
     running = start_in_thread(Limits(jobs=1, max_queue=2), loader=slow_loader)
     try:
-        ids = [post_job(running.url, png())[1]["id"] for _ in range(3)]
-        time.sleep(0.2)
+        ids = [post_job(running.url, png())[1]["id"]]
+        # the worker takes the first job off the queue in its own thread: on a loaded box that can lag the
+        # next posts, and a queue of 2 would then refuse the third job
+        deadline = time.monotonic() + 20
+        while json.loads(call(f"{running.url}api/jobs/{ids[0]}")[1])["state"] != "running":
+            assert time.monotonic() < deadline, "the first job never started"
+            time.sleep(0.02)
+        ids += [post_job(running.url, png())[1]["id"] for _ in range(2)]
         states = [json.loads(call(f"{running.url}api/jobs/{i}")[1]) for i in ids]
         assert [(s["state"], s["position"]) for s in states] == [("running", 0), ("queued", 1), ("queued", 2)]
         status, data = post_job(running.url, png())
