@@ -285,8 +285,5 @@ def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
 
 def _kept_pixels(runner: Runner) -> int:
     """Input pixels of the tile runs a gathering runner keeps between its passes (their memory, cost.KEPT_SHARE)."""
-    import sys
-
-    # the ncnn runner says it as its module's KEEP_PIXELS; a runner keeping none says nothing
-    kept = getattr(runner, "keep_pixels", getattr(sys.modules.get(type(runner).__module__), "KEEP_PIXELS", 0))
+    kept = getattr(runner, "keep_pixels", 0)  # a runner not derived from interfaces.Runner may lack it
     return int(kept) if isinstance(kept, (int, float)) and kept > 0 else 0

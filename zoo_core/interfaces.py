@@ -73,11 +73,13 @@ class Runner:
     """A network prepared by a backend: CPU NCHW float32 in [0,1] → CPU NCHW float32; subclass it.
 
     The inferer takes `preferred_tile` (LR pixels per tile side; None: the whole image) and
-    `preferred_batch` (tiles per call) when the user leaves them unset.
+    `preferred_batch` (tiles per call) when the user leaves them unset; `keep_pixels` is the input pixels of
+    tile runs a runner keeps between image-wide gathering passes (their memory enters the default tiling).
     """
 
     preferred_tile: int | None = None
     preferred_batch: int = 1
+    keep_pixels: int = 0
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         """Run one batch."""

@@ -76,6 +76,7 @@ class NcnnRunner(Runner):
         self.threads, self.workers = max(1, threads), max(1, min(workers, threads))
         self.preferred_tile = PREFERRED_TILE
         self.preferred_batch = self.workers  # a batch of `workers` tiles keeps every core busy
+        self.keep_pixels = KEEP_PIXELS if model.se else 0  # only SE gathering keeps runs
         self.net = load_net(model, threads=self.threads, options=options)
         self._pool: ThreadPoolExecutor | None = None
         self._worker_net: Any = None
