@@ -9,9 +9,9 @@ import torch
 
 import zoo
 from zoo_core.api import _kept_pixels
-from zoo_core.cost import (KEPT_SHARE, MIN_DEFAULT_TILE, OUTPUT_RESERVE, TILE_BUDGET, WORKING_SET, OneAtATime, _measure,
-                           capped_tile, cost, fits, fitting_workers, gathering_bytes, tiling_overhead, whole_image_side,
-                           widest_elements, working_set)
+from zoo_core.cost import (MIN_DEFAULT_TILE, OUTPUT_RESERVE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost,
+                           fits, fitting_workers, whole_image_side, widest_elements, working_set)
+from zoo_core.tile_plan import KEPT_SHARE, TilePlanner, gathering_bytes, tiling_overhead
 from zoo_core.infer.batch import Options, count_tiles
 from zoo_core.infer.modes import Picture
 
@@ -162,14 +162,18 @@ class _Runner:
         return batch
 
 
-def _upscaler(context: int, whole: int, gathers: bool = False, one: OneAtATime | None = None) -> zoo.Upscaler:
+def _upscaler(context: int, whole: int, gathers: bool = False, one: TilePlanner | None = None) -> zoo.Upscaler:
+    """A 1x identity upscaler (default tile 112, batch 2); `one` plans larger tiles, else only the whole image."""
+    if one is not None:
+        planner: TilePlanner | None = dataclasses.replace(one, whole_image=whole)
+    else:
+        planner = TilePlanner([], 256, 1, context, 16, whole_image=whole, resize=False) if whole else None
     runner = _Runner()
     if gathers:
         runner.prepare_image = lambda tiles, tta: None  # type: ignore[attr-defined]
     geo = zoo.Geometry(scale=1, in_channels=3, out_channels=3, offset=0, context=context)
     return zoo.Upscaler(card=zoo.get_card("upconv7-scale2x"), geometry=geo, runner=runner, backend="test",
-                        device="cpu", precision="fp32", tile_size=112, batch_size=2, whole_image=whole,
-                        one_at_a_time=one)
+                        device="cpu", precision="fp32", tile_size=112, batch_size=2, planner=planner)
 
 
 def test_the_default_tile_grows_to_the_whole_image_only_where_tiling_costs_more_and_it_fits():
@@ -185,9 +189,9 @@ def test_the_default_tile_grows_to_the_whole_image_only_where_tiling_costs_more_
 def test_load_lets_the_default_tile_grow_only_within_the_budget(monkeypatch):
     arch = _declaring(monkeypatch, "espcn7", 12)
     up = zoo.load("espcn7", backend="ncnn")
-    assert up.whole_image == whole_image_side(cost(arch)["widest_layers"], 12, 2) > up.tile_size
-    assert zoo.load("espcn7", backend="ncnn", tile_size=96).whole_image == 0
-    assert zoo.load("espcn7", backend="torch").whole_image == 0
+    assert up.planner.whole_image == whole_image_side(cost(arch)["widest_layers"], 12, 2) > up.tile_size
+    assert zoo.load("espcn7", backend="ncnn", tile_size=96).planner is None
+    assert zoo.load("espcn7", backend="torch").planner is None
 
 
 def test_an_image_that_grows_to_one_tile_runs_once_and_is_unchanged():
@@ -213,7 +217,7 @@ def test_a_working_set_function_of_the_hyperparameters_is_read_per_card(monkeypa
 
 # 256 channels on the tile plus 16 px of context a side, 4x output, factor 16, four 288² runs kept at most
 SE_LINES = [[256, 1.0, 32.0, 1.0, 32.0]]
-SE = OneAtATime(SE_LINES, preferred=256, scale=4, context=16, factor=16, kept_pixels=4 * 288 * 288)
+SE = TilePlanner(SE_LINES, preferred=256, scale=4, context=16, factor=16, kept_pixels=4 * 288 * 288)
 
 
 def test_gathering_bytes_count_one_tile_the_runs_kept_beside_it_and_the_images_bytes():
@@ -227,21 +231,22 @@ def test_gathering_bytes_count_one_tile_the_runs_kept_beside_it_and_the_images_b
 
 
 def test_larger_tiles_one_at_a_time_depend_on_the_image_size():
-    small = SE.tile(512, 512, 128)  # 2x2 tiles of 256 instead of 4x4 of 128, within 4096²'s frame
+    small = SE.one_at_a_time(512, 512, 128)  # 2x2 tiles of 256 instead of 4x4 of 128, within 4096²'s frame
     assert small == 256 and gathering_bytes(SE_LINES, 512, 512, 256, scale=4, context=16, factor=16,
                                             kept_pixels=SE.kept_pixels) <= TILE_BUDGET + OUTPUT_RESERVE
-    assert SE.tile(4096, 4096, 128) == 0  # its 805 MB output and the kept runs leave no room: the default stays
-    assert SE.tile(1024, 1024, 128) == 248  # 5x5 tiles of 205: 256 (4x4, 4 kept) would overrun
+    assert SE.one_at_a_time(4096, 4096, 128) == 0  # its 805 MB output and the kept runs leave no room: the default stays
+    assert SE.one_at_a_time(1024, 1024, 128) == 248  # 5x5 tiles of 205: 256 (4x4, 4 kept) would overrun
     assert gathering_bytes(SE_LINES, 1024, 1024, 256, scale=4, context=16, factor=16,
                            kept_pixels=SE.kept_pixels) > TILE_BUDGET + OUTPUT_RESERVE
-    assert SE.tile(512, 512, 248) == 256 and SE.tile(512, 512, 256) == 0  # no larger tile than the preferred
-    assert SE.tile(600, 600, 200) == 0  # 3x3 of 200 against 3x3 of 200: nothing computed less
+    assert SE.one_at_a_time(512, 512, 248) == 256 and SE.one_at_a_time(512, 512, 256) == 0  # no larger tile than the preferred
+    assert SE.one_at_a_time(600, 600, 200) == 0  # 3x3 of 200 against 3x3 of 200: nothing computed less
 
 
 def test_the_layout_takes_larger_tiles_one_at_a_time_only_where_the_runner_gathers():
     assert _upscaler(16, 0, gathers=True, one=SE).layout(512, 512) == (256, 1)
     assert _upscaler(16, 0, gathers=True, one=SE).layout(4096, 4096) == (112, 2)  # the memory-safe default
-    assert _upscaler(16, 0, one=SE).layout(512, 512) == (112, 2)  # no gathering passes to save
+    # no gathering passes: larger concurrent tiles, 4x4 of 128 in 8 rounds of 2 (5x5 of 103 took 13; 256 overruns)
+    assert _upscaler(16, 0, one=SE).layout(512, 512) == (128, 2)
     assert _upscaler(16, 0, gathers=True, one=SE).layout(512, 512, tile_size=96) == (96, 2)  # an explicit tile wins
     assert _upscaler(16, 600, gathers=True, one=SE).layout(512, 512) == (512, 2)  # one whole-image tile first
     batches: list[int] = []

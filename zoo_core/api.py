@@ -21,7 +21,7 @@ from .weights.upstream import upstream_available
 if TYPE_CHECKING:  # torch is imported where a network is built: listing and describing models stays light
     import torch
 
-    from .cost import OneAtATime
+    from .tile_plan import TilePlanner
     from .infer.upscaler import Upscaler
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -248,39 +248,41 @@ def load(
     module = build_model(card, weights)
     candidates = pick_backends(card, module, dev, precision, backend)
     chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
-    tile_size, batch_size, whole, one = _default_tiling(card, runner, dev, tile_size, batch_size)
+    tile_size, batch_size, planner = _default_tiling(card, runner, dev, tile_size, batch_size)
     return Upscaler(
         card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
         device=dev, precision=precision, tile_size=tile_size, batch_size=batch_size, weights=str(weights or ""),
-        whole_image=whole, one_at_a_time=one,
+        planner=planner,
     )
 
 
 def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
-                    batch: int | None) -> tuple[int | None, int, int, OneAtATime | None]:
-    """(tile, batch, whole-image side, larger tiles): the given tile and batch, else the backend's preferences; on
-    the CPU a backend's preferred tile is made smaller where that many tiles at once would overrun the memory budget
-    (and fewer run at once where even cost.capped_tile's smallest does not fit), from the cached widest feature
-    maps and the architecture's working-set factor; the default tile may grow to an image up to the side
-    whose one tile fits 4096²'s memory (cost.whole_image_side), and, where the runner gathers image-wide SE
-    statistics, to larger tiles one at a time where an image leaves the room (cost.OneAtATime); Upscaler.layout
-    says when."""
+                    batch: int | None) -> tuple[int | None, int, TilePlanner | None]:
+    """(tile, batch, per-image planner): the given tile and batch, else the backend's preferences; on the CPU a
+    backend's preferred tile is made smaller where that many tiles at once would overrun the memory budget (and
+    fewer run at once where even cost.capped_tile's smallest does not fit), from the cached widest feature maps
+    and the architecture's working-set factor; the planner (tile_plan.py) then grows it for an image that leaves
+    the room: to the whole image up to the side whose one tile fits 4096²'s memory (cost.whole_image_side), and,
+    unless the batch was given, to larger tiles (one at a time where the runner gathers image-wide SE statistics,
+    concurrent otherwise)."""
     preferred = runner.preferred_tile
     # GPU memory is another budget, and a runner without a preference (torch) keeps the inferer's default
     if tile or device != "cpu" or not preferred:
-        return tile or preferred, batch or runner.preferred_batch, 0, None
-    from .cost import OneAtATime, cached_cost, capped_tile, fitting_workers, whole_image_side, working_set
+        return tile or preferred, batch or runner.preferred_batch, None
+    from .cost import cached_cost, capped_tile, fitting_workers, whole_image_side, working_set
+    from .tile_plan import TilePlanner
 
     arch = get_registry().architecture(card.architecture)
     widest = cached_cost(arch, card.hyperparameters).get("widest_layers")  # absent in a foreign cache entry
     if not widest:
-        return preferred, batch or runner.preferred_batch, 0, None
+        return preferred, batch or runner.preferred_batch, None
     geo, factor = arch.geometry(card.hyperparameters), working_set(arch, card.hyperparameters)
     context, given = geo.context, batch
     batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context, factor=factor)
     tile = capped_tile(preferred, widest, workers=batch, context=context, factor=factor)
-    one = None if given else OneAtATime(widest, preferred, geo.scale, context, factor, _kept_pixels(runner))
-    return tile, batch, whole_image_side(widest, factor, geo.scale), one
+    planner = TilePlanner(widest, preferred, geo.scale, context, factor, kept_pixels=_kept_pixels(runner),
+                          whole_image=whole_image_side(widest, factor, geo.scale), resize=not given)
+    return tile, batch, planner
 
 
 def _kept_pixels(runner: Runner) -> int:

@@ -6,8 +6,7 @@ and a hash of the builder's source file, and measured again when any of those ch
 built on torch's meta device where it allows (shapes only, no arithmetic: seconds even for RRDBNet).
 `capped_tile` turns the widest feature maps into a default tile side whose working set fits a budget (each tile
 the architecture's declared `working_set` × its widest map); `whole_image_side` says how large an image may run
-as one tile instead; `OneAtATime` sizes, per image, larger tiles run one at a time where the runner gathers
-image-wide SE statistics and this image's output and kept gathering runs leave the room.
+as one tile instead; tile_plan.py spends, per image, the room a smaller image leaves.
 """
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ import hashlib
 import importlib.util
 import inspect
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -34,16 +32,6 @@ OUTPUT_RESERVE = 4096 * 4096 * 16 * 3  # that 4x output's bytes: a smaller image
 # families (benchmarks/README.md, Goal 5: 8-24x), so that an undeclared one does not overrun.
 WORKING_SET = 24
 MIN_DEFAULT_TILE = 64  # below this (or below the context) a tile is mostly context: the budget yields there
-# Tiles computing this many times the whole padded image's pixels (their context) lose to one whole-image tile:
-# RRDBNet 128² in 112-px tiles (2.5×) took 2.1× one tile's time, UpConv_7 320² in 256-px tiles (1.09×)
-# 0.91× (benchmarks/README.md, "One tile where the image fits").
-WHOLE_IMAGE_OVERHEAD = 1.5
-# A gathering run kept between SE passes holds this share of its tile's working set (pending U-Net skips, the
-# block's features): 0.11-0.19 x the declared factor fitted to CUNet's and Real-CUGAN's runs (README, Goal 5).
-KEPT_SHARE = 0.2
-# Larger tiles one at a time are taken only where they compute this much less (context included): CUNet at 2
-# threads took 0.67x / 0.69x the CPU time at 512² / 600² (12 / 10 % fewer pixels), 0.99x at 1024² (6 %; README).
-LARGER_TILE_GAIN = 0.08
 
 
 def layer_macs(module: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int, int]]:
@@ -186,56 +174,6 @@ def whole_image_side(widest: list[list[float]], factor: float = WORKING_SET, sca
     while side + 8 <= limit and fit(side + 8):
         side += 8
     return side
-
-
-def spans(n: int, tile: int) -> tuple[int, int]:
-    """(tiles, their length) along an axis of n pixels in tiles of at most `tile`, evened out as the tiler does."""
-    count = -(-n // tile)
-    return count, -(-n // count)
-
-
-def tiling_overhead(h: int, w: int, tile: int, context: int) -> float:
-    """Pixels that tiles of side `tile` compute, context included, over those of the whole padded h×w image."""
-    def per_side(n: int) -> int:
-        count, length = spans(n, tile)
-        return count * (length + 2 * context)
-    return per_side(h) * per_side(w) / ((h + 2 * context) * (w + 2 * context))
-
-
-def gathering_bytes(widest: list[list[float]], h: int, w: int, tile: int, *, scale: int, context: int,
-                    factor: float, kept_pixels: int) -> float:
-    """Peak bytes above the baseline of an h×w image in tiles of `tile` run one at a time with SE gathering: one
-    tile's working set (on every thread), the runs kept beside it (first tiles within `kept_pixels` of input), the
-    uint8 input and output."""
-    (rows, th), (cols, tw) = spans(h, tile), spans(w, tile)
-    # the tile being computed is the last one kept, so at most tiles - 1 wait beside it
-    kept = min(rows * cols - 1, kept_pixels // ((th + 2 * context) * (tw + 2 * context)))
-    one = 4 * widest_elements(widest, max(th, tw))
-    return factor * (1 + kept * KEPT_SHARE) * one + 3 * h * w * (1 + scale * scale)
-
-
-@dataclass(frozen=True)
-class OneAtATime:
-    """Per image, the larger tile a gathering runner's tiles may take one at a time (Upscaler.tile_for asks)."""
-
-    widest: list[list[float]]
-    preferred: int  # the backend's preferred tile: the largest measured
-    scale: int
-    context: int
-    factor: float
-    kept_pixels: int
-
-    def tile(self, h: int, w: int, default: int) -> int:
-        """The largest tile <= `preferred` (8-px steps) whose gathering_bytes fit 4096²'s frame (TILE_BUDGET +
-        OUTPUT_RESERVE), where it computes LARGER_TILE_GAIN fewer pixels than `default`; else 0."""
-        target = (1 - LARGER_TILE_GAIN) * tiling_overhead(h, w, default, self.context)
-        for tile in range(self.preferred, default, -8):
-            if tiling_overhead(h, w, tile, self.context) > target:
-                return 0  # smaller tiles only compute more
-            if gathering_bytes(self.widest, h, w, tile, scale=self.scale, context=self.context, factor=self.factor,
-                               kept_pixels=self.kept_pixels) <= TILE_BUDGET + OUTPUT_RESERVE:
-                return tile
-        return 0
 
 
 def _builder_file(arch: Architecture) -> Path | None:
