@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..architecture import Geometry
 from ..cards import Card
-from ..cost import OneAtATime
+from ..tile_plan import TilePlanner
 from ..errors import ImageError, WeightsError, ZooError
 from .alpha import extend_colour
 from .modes import Picture, picture_from_pil, pil_from_picture
@@ -51,8 +51,16 @@ def to_pixels(x: torch.Tensor, dtype: type) -> np.ndarray:
     # numpy, single-threaded on purpose: torch's OpenMP on tile-sized element-wise work costs more than
     # it saves, a lot more on a busy machine (benchmarks/README.md, "Inference speed"). Truncation is
     # floor here because the clipped values are >= 0.
-    a = np.clip(x.numpy().transpose(1, 2, 0), 0, 1) * peak + np.float32(0.5)
+    a = np.clip(x.numpy().transpose(1, 2, 0), 0, 1)
+    a *= peak  # in place: the same float32 arithmetic, two output-sized arrays fewer
+    a += np.float32(0.5)
     return a.astype(dtype)
+
+
+def take(src: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """src[rows][:, cols]: a view along an axis whose indices are one run (a tile off the border), else a copy."""
+    part = src[rows[0]:rows[-1] + 1] if rows[-1] - rows[0] == len(rows) - 1 else src[rows]
+    return part[:, cols[0]:cols[-1] + 1] if cols[-1] - cols[0] == len(cols) - 1 else part[:, cols]
 
 
 @dataclass
@@ -68,8 +76,7 @@ class Upscaler:
     tile_size: int | None = None
     batch_size: int | None = 1
     weights: str = ""  # where the weights came from, for messages
-    whole_image: int = 0  # the default tile may grow to an image whose sides are at most this (0: never)
-    one_at_a_time: OneAtATime | None = None  # larger default tiles, one at a time, where an image leaves the room
+    planner: TilePlanner | None = None  # grows the default tile where an image leaves the room (None: never)
 
     def __post_init__(self) -> None:
         """Check the sizes given to zoo.load (None keeps the backend's preference)."""
@@ -81,7 +88,8 @@ class Upscaler:
     def _checked(self, batch: torch.Tensor) -> torch.Tensor:
         """The runner's output, refused when it holds NaN or infinity (it would become black or white)."""
         out = self.runner(batch)
-        if not bool((out.abs() < ABSURD).all()):  # False for NaN too
+        low, high = torch.aminmax(out)  # one pass; NaN anywhere makes both NaN, and the test False
+        if not (bool(low > -ABSURD) and bool(high < ABSURD)):
             where = self.weights or describe_weights(self.card)
             raise NonFiniteOutput(
                 f"Model '{self.card.name}' (weights {where}) produced NaN, infinite or absurd values, so no image was "
@@ -113,20 +121,13 @@ class Upscaler:
         return self.layout(h, w, tile_size)[0]
 
     def layout(self, h: int, w: int, tile_size: int | None = None) -> tuple[int, int]:
-        """(tile, batch) for an h×w image: `tile_size`, else the default, grown to the whole image where that fits
-        (`whole_image`) and tiling costs more: a gathering pass per image-wide SE block, or much recomputed context;
-        where the runner gathers, larger tiles one at a time where this image leaves the room (`one_at_a_time`)."""
-        from ..cost import WHOLE_IMAGE_OVERHEAD, tiling_overhead
-
+        """(tile, batch) for an h×w image: `tile_size`, else the default, grown by the planner (tile_plan.py) where
+        this image leaves the room and the tiles would compute less."""
         tile, batch = self._tile(tile_size), self._batch()
-        if tile_size or max(h, w) <= tile:
+        if tile_size or max(h, w) <= tile or self.planner is None:
             return tile, batch
         gathers = callable(getattr(self.runner, "prepare_image", None))
-        if max(h, w) <= self.whole_image and (
-                gathers or tiling_overhead(h, w, tile, self.geometry.context) >= WHOLE_IMAGE_OVERHEAD):
-            return max(h, w), batch
-        larger = self.one_at_a_time.tile(h, w, tile) if gathers and self.one_at_a_time else 0
-        return (larger, 1) if larger else (tile, batch)
+        return self.planner.layout(h, w, tile, batch, gathers=gathers)
 
     def _batch(self) -> int:
         return int(self.batch_size or default_batch(self.device))
@@ -144,7 +145,7 @@ class Upscaler:
         grey = src.shape[2] == 1
 
         def read(rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
-            t = torch.from_numpy(src[np.ix_(rows, cols)].astype(np.float32) / np.float32(peak)).permute(2, 0, 1)
+            t = torch.from_numpy(np.divide(take(src, rows, cols), np.float32(peak), dtype=np.float32)).permute(2, 0, 1)
             return t.expand(3, -1, -1) if grey else t
 
         for (t, b, l, r), part in iter_tiles(self._tile_runner(), read, src.shape[:2], self.geometry, tile=layout[0],
