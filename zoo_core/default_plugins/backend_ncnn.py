@@ -93,8 +93,10 @@ class NcnnRunner(Runner):
         return Release(gates, self._kept)
 
     def _run(self, net: Any, x: np.ndarray, gates: Sequence[Gate] = ()) -> np.ndarray:
-        """The output of one CHW tile (SE gates fed; None or missing: the tile's own means)."""
-        return TileRun(net, self.model, self.se_blocks, x).output(gates)
+        """The output of one CHW tile (SE gates fed; None or missing: the tile's own means), at the module's size."""
+        out = TileRun(net, self.model, self.se_blocks, x).output(gates)
+        t = self.model.trim  # a valid-convolution graph's lost ring: zeros where the tiler keeps nothing
+        return np.pad(out, ((0, 0), (t, t), (t, t))) if t else out
 
     def _features(self, index: int, tile: torch.Tensor, block: nn.Module) -> torch.Tensor:
         """image_se's gathering hook: `block`'s input on one tile, the earlier blocks' gates as set.
@@ -178,7 +180,7 @@ class NcnnBackend(Backend):
             raise ZooError(f"Backend 'ncnn' cannot run '{arch_id}' on {device} in {precision}. Use --backend torch.")
         n = threads or cpu_count()
         try:
-            model = export_ncnn(module)
+            model = export_ncnn(module, valid=True)
         except UnsupportedModule as err:
             raise ZooError(f"Backend 'ncnn' cannot export '{arch_id}' ({err}). Use --backend torch.") from None
         return NcnnRunner(model=model, threads=n, workers=n, options=OPTIONS[precision], module=module)

@@ -22,6 +22,7 @@ from .ncnn_layer import Layer, UnsupportedModule  # noqa: F401  (re-exported: ca
 from .ncnn_modules import module_layer
 from ..infer.image_se import is_se_block
 from .ncnn_se import SeBlob, se_blobs, se_layers
+from .ncnn_unpad import unpad
 from .ncnn_write import (  # noqa: F401  (re-exported: callers import them from here)
     TAG_FP16, fuse_activations, insert_splits, write_bin, write_param)
 
@@ -37,6 +38,7 @@ class NcnnModel:
     input_name: str = INPUT
     output_name: str = OUTPUT
     se: tuple[SeBlob, ...] = ()  # image-wide SE blocks: gates to feed, inputs to gather from (graph order)
+    trim: int = 0  # output pixels per side the graph drops (ncnn_unpad): the runner puts zeros back there
 
 
 class _Tracer(fx.Tracer):
@@ -111,7 +113,13 @@ def _rename(layers: list[Layer], old: str, new: str) -> None:
         layer.outputs = [new if b == old else b for b in layer.outputs]
 
 
-def export_ncnn(module: nn.Module, *, weight_dtype: str = "fp32") -> NcnnModel:
-    """The ncnn network for `module` (eval mode); raises UnsupportedModule for what ncnn can't express."""
+def export_ncnn(module: nn.Module, *, weight_dtype: str = "fp32", valid: bool = False) -> NcnnModel:
+    """The ncnn network for `module` (eval mode); raises UnsupportedModule for what ncnn can't express.
+
+    valid=True: same-padded convolutions become valid ones where that is exact inside the tile's context
+    (ncnn_unpad; not for image-wide SE graphs, whose gathering reads blobs at the module's sizes)."""
     layers = insert_splits(fuse_activations(trace_layers(module.eval())))
-    return NcnnModel(param=write_param(layers), bin=write_bin(layers, weight_dtype), se=se_blobs(layers))
+    se, trim = se_blobs(layers), 0
+    if valid and not se:
+        layers, trim = unpad(layers)
+    return NcnnModel(param=write_param(layers), bin=write_bin(layers, weight_dtype), se=se, trim=trim)

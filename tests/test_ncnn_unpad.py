@@ -1,0 +1,106 @@
+"""ncnn_unpad: same-padded convolutions made valid on the ncnn graph, exact inside the tile's context."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import zoo
+from zoo_core.default_plugins.backend_ncnn import OPTIONS, NcnnRunner
+from zoo_core.default_plugins.ncnn_export import export_ncnn
+
+pytest.importorskip("ncnn", reason="the PyPI ncnn package is not installed")
+
+
+class Chain(nn.Sequential):
+    """ESPCN_7's shape at toy width: same-padded convs, SELU, PixelShuffle, clamp."""
+
+    def __init__(self) -> None:
+        super().__init__(nn.Conv2d(3, 8, 3, padding=1), nn.SELU(), nn.Conv2d(8, 12, 3, padding=1), nn.PixelShuffle(2),
+                         nn.Hardtanh(0, 1))
+
+
+class Dense(nn.Module):
+    """RRDBNet's shape at toy width: a dense block (concatenations), scaled residuals, a symmetric crop, nearest 2x."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.a, self.b = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 4, 3, padding=1), nn.Conv2d(12, 8, 3, padding=1)
+        self.up, self.last = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.first(x)
+        a = F.leaky_relu(self.a(f), 0.2)
+        f = self.b(torch.cat([f, a], 1)) * 0.2 + f
+        f = f[..., 3:-3, 3:-3]  # the module's own trim: 3 px of which the valid graph already dropped 3
+        return self.last(F.leaky_relu(self.up(F.interpolate(f, scale_factor=2, mode="nearest")), 0.2))
+
+
+class Bicubic(nn.Module):
+    """A same-padded conv feeding a bicubic resize: a cropped map would resize differently at its border."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(self.conv(x), scale_factor=2, mode="bicubic", align_corners=False)
+
+
+def _run(module: nn.Module, x: torch.Tensor, *, valid: bool) -> tuple[torch.Tensor, int]:
+    model = export_ncnn(module.eval(), valid=valid)
+    return NcnnRunner(model=model, threads=1, workers=1, options=OPTIONS["fp32"])(x), model.trim
+
+
+@pytest.mark.parametrize("module, trim", [(Chain(), 4), (Dense(), 2)])
+def test_the_valid_graph_equals_the_padded_one_inside_the_ring_it_drops(module, trim):
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 24, 20)
+    with torch.no_grad():
+        want = module.eval()(x)
+    got, lost = _run(module, x, valid=True)
+    assert lost == trim and got.shape == want.shape
+    inner = (..., slice(trim, -trim), slice(trim, -trim))
+    assert torch.allclose(got[inner], want[inner], atol=1e-5)
+    assert not got[..., :trim, :].any() and not got[..., -trim:].any()  # the ring: zeros the tiler drops
+    param = export_ncnn(module, valid=True).param
+    assert " 4=1 " not in param and " 4=0 " in param  # the convolutions lost their padding
+
+
+def test_a_dense_graph_gets_centre_crops_where_its_branches_meet():
+    param = export_ncnn(Dense().eval(), valid=True).param
+    crops = [line for line in param.splitlines() if line.startswith("Crop")]
+    # f meets a in the concat (1 px) and b's output in the residual (2 px); the module's own 3-px trim is left
+    # nothing to crop (the valid graph dropped those 3 px already): starts 0, ends "to the end"
+    assert len(crops) == 3 and sum("unpad_" in c for c in crops) == 2
+    assert "-23309=2,0,0 -23310=2,2147483647,2147483647" in crops[-1]
+
+
+@pytest.mark.parametrize("module", [Bicubic(), nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 3, 3, 2))])
+def test_a_layer_whose_meaning_would_change_leaves_the_graph_as_exported(module):
+    assert export_ncnn(module.eval(), valid=True).param == export_ncnn(module).param
+    assert export_ncnn(module, valid=True).trim == 0
+
+
+def _module_cards() -> list[zoo.Card]:
+    seen, cards = set(), []
+    for card in zoo.list_models():
+        key = (card.architecture, repr(sorted(card.hyperparameters.items())))
+        if key not in seen:
+            seen.add(key)
+            cards.append(card)
+    return cards
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("card", _module_cards(), ids=lambda c: c.name)
+def test_every_cards_dropped_ring_lies_in_the_context_the_tiler_crops(card):
+    arch = zoo.get_registry().architecture(card.architecture)
+    geo = arch.geometry(card.hyperparameters)
+    try:
+        model = export_ncnn(arch.create(card.hyperparameters).eval(), valid=True)
+    except zoo.ZooError as err:
+        pytest.skip(f"'{card.name}' does not export to ncnn ({err})")
+    assert 0 <= model.trim <= (geo.context - geo.offset) * geo.scale
