@@ -59,7 +59,8 @@ def ncnn_upscale(net, card: zoo.Card, geo: zoo.Geometry, img: np.ndarray) -> np.
     blob_in, blob_out = BLOBS[card.architecture]
     ex.input(blob_in, ncnn.Mat(np.ascontiguousarray(x)))
     _, out = ex.extract(blob_out)
-    cut = (c - geo.offset) * s
+    # the original RRDBNet files keep their whole trunk (zoo's module trims it: its geometry's offset)
+    cut = (c - (0 if card.architecture == "rrdbnet" else geo.offset)) * s
     y = np.array(out)
     if card.architecture == "realcugan" and s == 4:  # realcugan-ncnn-vulkan's 4x: + the nearest-upscaled input
         o = geo.offset

@@ -38,15 +38,25 @@ class Dense(nn.Module):
         return self.last(F.leaky_relu(self.up(F.interpolate(f, scale_factor=2, mode="nearest")), 0.2))
 
 
-class Bicubic(nn.Module):
-    """A same-padded conv feeding a bicubic resize: a cropped map would resize differently at its border."""
+class Resize(nn.Module):
+    """A bicubic resize that names its ncnn layer, as the srvgg plugin's 1/2 downscale does."""
 
-    def __init__(self) -> None:
+    def __init__(self, factor: float) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.factor = factor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(self.conv(x), scale_factor=2, mode="bicubic", align_corners=False)
+        return F.interpolate(x, scale_factor=self.factor, mode="bicubic", align_corners=False)
+
+    def ncnn_layer(self) -> tuple[str, dict[int, object]]:
+        return "Interp", {0: 3, 1: self.factor, 2: self.factor}
+
+
+class Bicubic(nn.Sequential):
+    """Same-padded convs feeding a bicubic resize (animevideov3 2x: its 4x net, then a bicubic 1/2 inside the file)."""
+
+    def __init__(self, factor: float, convs: int = 1) -> None:
+        super().__init__(*(nn.Conv2d(3, 3, 3, padding=1) for _ in range(convs)), Resize(factor))
 
 
 def _run(module: nn.Module, x: torch.Tensor, *, valid: bool) -> tuple[torch.Tensor, int]:
@@ -54,7 +64,8 @@ def _run(module: nn.Module, x: torch.Tensor, *, valid: bool) -> tuple[torch.Tens
     return NcnnRunner(model=model, threads=1, workers=1, options=OPTIONS["fp32"])(x), model.trim
 
 
-@pytest.mark.parametrize("module, trim", [(Chain(), 4), (Dense(), 2)])
+# Bicubic 1/2 after 2 px: 1 px, and 1 more whose taps the smaller map clamps
+@pytest.mark.parametrize("module, trim", [(Chain(), 4), (Dense(), 2), (Bicubic(0.5, convs=2), 2)])
 def test_the_valid_graph_equals_the_padded_one_inside_the_ring_it_drops(module, trim):
     torch.manual_seed(0)
     x = torch.rand(1, 3, 24, 20)
@@ -78,7 +89,9 @@ def test_a_dense_graph_gets_centre_crops_where_its_branches_meet():
     assert "-23309=2,0,0 -23310=2,2147483647,2147483647" in crops[-1]
 
 
-@pytest.mark.parametrize("module", [Bicubic(), nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 3, 3, 2))])
+# a bicubic upscale of a cropped map, a bicubic 1/2 of a map cropped by an odd count (off its grid), a strided conv
+@pytest.mark.parametrize("module", [Bicubic(2.0), Bicubic(0.5, convs=1),
+                                    nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 3, 3, 2))])
 def test_a_layer_whose_meaning_would_change_leaves_the_graph_as_exported(module):
     assert export_ncnn(module.eval(), valid=True).param == export_ncnn(module).param
     assert export_ncnn(module, valid=True).trim == 0
