@@ -52,6 +52,27 @@ class Resize(nn.Module):
         return "Interp", {0: 3, 1: self.factor, 2: self.factor}
 
 
+class GlobalMean(nn.Module):
+    """A plugin's own layer: a per-channel mean that broadcasts against a map (it must not be centre-cropped)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3), keepdim=True)
+
+    def ncnn_layer(self) -> tuple[str, dict[int, object]]:
+        return "Pooling", {0: 1, 4: 1}
+
+
+class Gated(nn.Module):
+    """A same-padded conv's map times the input's global mean."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.mean = nn.Conv2d(3, 3, 3, padding=1), GlobalMean()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) * self.mean(x)
+
+
 class Bicubic(nn.Sequential):
     """Same-padded convs feeding a bicubic resize (animevideov3 2x: its 4x net, then a bicubic 1/2 inside the file)."""
 
@@ -89,8 +110,9 @@ def test_a_dense_graph_gets_centre_crops_where_its_branches_meet():
     assert "-23309=2,0,0 -23310=2,2147483647,2147483647" in crops[-1]
 
 
-# a bicubic upscale of a cropped map, a bicubic 1/2 of a map cropped by an odd count (off its grid), a strided conv
-@pytest.mark.parametrize("module", [Bicubic(2.0), Bicubic(0.5, convs=1),
+# a bicubic upscale of a cropped map, a bicubic 1/2 of a map cropped by an odd count (off its grid), a map meeting
+# a blob that may be no map (a per-channel mean), a strided conv
+@pytest.mark.parametrize("module", [Bicubic(2.0), Bicubic(0.5, convs=1), Gated(),
                                     nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 3, 3, 2))])
 def test_a_layer_whose_meaning_would_change_leaves_the_graph_as_exported(module):
     assert export_ncnn(module.eval(), valid=True).param == export_ncnn(module).param

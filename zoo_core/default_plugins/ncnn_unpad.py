@@ -19,6 +19,9 @@ POINTWISE = {"ReLU", "SELU", "ELU", "Clip", "Sigmoid", "TanH", "PReLU", "UnaryOp
              "HardSwish", "Mish", "Dropout", "Noop", "Split", "BNLL", "Exp", "Log", "Power", "Threshold"}
 MEETING = {"BinaryOp", "Eltwise", "Concat"}  # several inputs of one spatial size
 H_AXES, W_AXES = (1, -2), (2, -1)  # ncnn Crop axes of a CHW blob (the exporter writes either form)
+# Layers whose output is a feature map when their inputs are: only such blobs are centre-cropped where they meet
+# (a per-channel vector from a global pooling, say, broadcasts against a map and must not be cropped)
+MAPS = {"Input", "Convolution", "ConvolutionDepthWise", "Deconvolution", "PixelShuffle", "Interp", "Crop"} | POINTWISE | MEETING
 
 
 class Refused(Exception):
@@ -31,8 +34,13 @@ def unpad(layers: list[Layer]) -> tuple[list[Layer], int]:
     try:
         out: list[Layer] = []
         shrink: dict[str, int] = {}
+        maps: set[str] = set()
         for layer in layers:
+            if any(shrink[b] for b in layer.inputs) and layer.type in MEETING and not set(layer.inputs) <= maps:
+                raise Refused("a blob that may not be a feature map meets a cropped one")
             out.extend(_layer(layer, shrink))
+            if layer.type in MAPS and set(layer.inputs) <= maps:  # an Input has none: a map
+                maps.update(layer.outputs)
         return out, shrink[layers[-1].outputs[0]]
     except Refused:
         return layers, 0
