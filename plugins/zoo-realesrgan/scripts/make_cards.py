@@ -40,8 +40,9 @@ SPECS = [
     spec("realesrgan-x4plus", "rrdbnet", {"num_feat": 64, "num_block": 23, "num_grow_ch": 32},
          "REALESRGAN_X4PLUS_UP4X", "photo", 4,
          UPSTREAM.format(what="RealESRGAN_x4plus", folder="realesrgan-x4plus"),
-         "Real-ESRGAN x4plus (RRDBNet, 23 blocks), 4x, for photos and real-world images. Pick it for degraded photos; "
-         "slow, and its exact tiles carry 349 px of context (use small inputs or a GPU)."),
+         "Real-ESRGAN x4plus (RRDBNet, 23 blocks), 4x, for photos and real-world images. Pick it for degraded photos, "
+         "not art (on the corpus's real art -0.60 dB against bicubic, drawings +4.18); slow on a CPU: its exact tiles "
+         "carry 349 px of context (use small inputs or a GPU)."),
 ]
 
 if __name__ == "__main__":
