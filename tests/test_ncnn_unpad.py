@@ -101,6 +101,16 @@ def test_the_valid_graph_equals_the_padded_one_inside_the_ring_it_drops(module, 
     assert " 4=1 " not in param and " 4=0 " in param  # the convolutions lost their padding
 
 
+def test_a_bicubic_three_quarters_of_a_four_aligned_crop_equals_the_padded_graph():
+    torch.manual_seed(1)
+    x, module = torch.rand(1, 3, 28, 24), Bicubic(0.75, convs=4).eval()  # 4 px dropped: 3 at 3/4, and 1 clamped
+    got, lost = _run(module, x, valid=True)
+    want, _ = _run(module, x, valid=False)  # the padded ncnn graph: torch's 3/4 positions differ by ~1e-4
+    inner = (..., slice(lost, -lost), slice(lost, -lost))
+    assert lost == 4 and torch.allclose(got[inner], want[inner], atol=1e-5)
+    assert export_ncnn(Bicubic(0.75, convs=3).eval(), valid=True).trim == 0  # 3 px: off the 4-px period
+
+
 def test_a_dense_graph_gets_centre_crops_where_its_branches_meet():
     param = export_ncnn(Dense().eval(), valid=True).param
     crops = [line for line in param.splitlines() if line.startswith("Crop")]

@@ -11,6 +11,8 @@ left as it was.
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .ncnn_functions import INT_MAX
 from .ncnn_layer import Layer
 
@@ -112,21 +114,21 @@ def _meet(layer: Layer, shrink: dict[str, int], ins: list[int]) -> list[Layer]:
 
 def _interp(layer: Layer, shrink: dict[str, int], before: int) -> list[Layer]:
     """Nearest upscaling by an integer factor of a cropped map is the crop of the upscaled one; a bicubic downscale
-    by 1/k of a map cropped by a multiple of k is too, but for the one output pixel a side whose taps the smaller
-    map clamps: a Crop drops it."""
+    by p/u of a map cropped by a multiple of u is too (the same sample positions, shifted by whole periods), but for
+    the one output pixel a side whose taps the smaller map clamps: a Crop drops it."""
     kind, sh, sw = layer.params.get(0, 0), layer.params.get(1, 1.0), layer.params.get(2, 1.0)
     if sh != sw or any(k in layer.params for k in (3, 4)):
         raise Refused("an Interp to a fixed size or by unequal factors")
     if kind == 1 and float(sh) == int(sh):
         return _set(layer, shrink, before * int(sh))
-    k = round(1 / float(sh)) if sh else 0
-    if kind != 3 or k < 2 or abs(k * float(sh) - 1) > 1e-6 or before % k:
-        raise Refused("an Interp other than nearest by an integer factor or bicubic by 1/k of a k-aligned crop")
+    ratio = Fraction(float(sh)).limit_denominator(16)
+    if kind != 3 or not 0 < ratio < 1 or abs(float(ratio) - float(sh)) > 1e-6 or before % ratio.denominator:
+        raise Refused("an Interp other than nearest by an integer factor or a bicubic p/u downscale of a u-aligned crop")
     inner = f"{layer.outputs[0]}_u"
     resize = Layer(layer.type, layer.name, layer.inputs, [inner], layer.params, layer.weights)
     crop = Layer("Crop", f"unpad_{inner}", [inner], list(layer.outputs), {9: [1, 1], 10: [-1, -1], 11: [-2, -1]})
-    shrink[inner] = before // k
-    return [resize] + _set(crop, shrink, before // k + 1)
+    shrink[inner] = before * ratio.numerator // ratio.denominator
+    return [resize] + _set(crop, shrink, shrink[inner] + 1)
 
 
 def _crop(layer: Layer, shrink: dict[str, int], before: int) -> list[Layer]:
