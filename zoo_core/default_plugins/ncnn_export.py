@@ -121,5 +121,5 @@ def export_ncnn(module: nn.Module, *, weight_dtype: str = "fp32", valid: bool = 
     layers = insert_splits(fuse_activations(trace_layers(module.eval())))
     se, trim = se_blobs(layers), 0
     if valid and not se:
-        layers, trim = unpad(layers)
+        layers, trim = unpad(layers, OUTPUT)
     return NcnnModel(param=write_param(layers), bin=write_bin(layers, weight_dtype), se=se, trim=trim)

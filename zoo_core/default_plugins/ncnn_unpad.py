@@ -30,8 +30,8 @@ class Refused(Exception):
     """A layer whose meaning would change on a smaller map: the graph stays as exported."""
 
 
-def unpad(layers: list[Layer]) -> tuple[list[Layer], int]:
-    """(layers with valid convolutions, output pixels per side the output lost); the layers as given and 0 where
+def unpad(layers: list[Layer], output: str) -> tuple[list[Layer], int]:
+    """(layers with valid convolutions, pixels per side the blob `output` lost); the layers as given and 0 where
     any layer refuses. `layers` already holds its Splits; the input is not changed."""
     try:
         out: list[Layer] = []
@@ -43,7 +43,7 @@ def unpad(layers: list[Layer]) -> tuple[list[Layer], int]:
             out.extend(_layer(layer, shrink))
             if layer.type in MAPS and set(layer.inputs) <= maps:  # an Input has none: a map
                 maps.update(layer.outputs)
-        return out, shrink[layers[-1].outputs[0]]
+        return out, shrink[output]
     except Refused:
         return layers, 0
 
