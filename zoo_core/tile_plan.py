@@ -88,6 +88,7 @@ class TilePlanner:
         return self.concurrent(h, w, tile, batch), batch
 
     def _gains(self, now: float, then: float) -> bool:
+        """Whether `then` computes LARGER_TILE_GAIN less than `now`."""
         return then <= (1 - LARGER_TILE_GAIN) * now
 
     def one_at_a_time(self, h: int, w: int, default: int) -> int:
@@ -107,7 +108,7 @@ class TilePlanner:
         concurrent working sets fit this image's share of 4096²'s frame (its own input and output leave the rest
         of OUTPUT_RESERVE), where that saves LARGER_TILE_GAIN; else `default`.
 
-        ESPCN_7 at 512²: its 4096²-safe tile 192 makes 3 × 3 tiles (5 rounds of 2); 256 makes 2 × 2 (2 rounds).
+        ESPCN_7 at 512²: its 4096²-safe tile 200 makes 3 × 3 tiles of 171 (5 rounds of 2); 256 makes 2 × 2 (2 rounds).
         """
         room = OUTPUT_RESERVE - image_bytes(h, w, self.scale)
         base = round_cost(h, w, default, self.context, batch)
