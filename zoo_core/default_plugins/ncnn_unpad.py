@@ -6,8 +6,8 @@ drops. Without the padding each such convolution drops the ring itself (`shrink`
 padded graph's blob), skip connections and concatenations are centre-cropped to meet, and the network's output is
 `trim` output pixels per side smaller; the runner puts zeros back there, in the part the tiler never keeps.
 ESPCN_7's 270² tile took 0.84x the CPU time (benchmarks/README.md, Goal 1). Where a layer's meaning would change
-on a smaller map (an SE block's image-wide mean, a bicubic Interp of a cropped map, a strided conv) the graph is
-left as it was.
+on a smaller map (an SE block's image-wide mean, a bicubic Interp other than a p/u downscale of a u-aligned crop,
+a strided conv) the graph is left as it was.
 """
 from __future__ import annotations
 
