@@ -107,9 +107,13 @@ def _meet(layer: Layer, shrink: dict[str, int], ins: list[int]) -> list[Layer]:
             d = most - lost
             inputs[i] = f"{blob}_c{d}"
             if not any(c.outputs[0] == inputs[i] for c in crops):
-                crops.append(Layer("Crop", f"unpad_{inputs[i]}", [blob], [inputs[i]],
-                                   {9: [d, d], 10: [-d, -d], 11: [-2, -1]}))
+                crops.append(_centre_crop(blob, inputs[i], d))
     return crops + _set(Layer(layer.type, layer.name, inputs, layer.outputs, layer.params, layer.weights), shrink, most)
+
+
+def _centre_crop(src: str, dst: str, d: int) -> Layer:
+    """A Crop of `d` pixels off every side of a CHW blob."""
+    return Layer("Crop", f"unpad_{dst}", [src], [dst], {9: [d, d], 10: [-d, -d], 11: [-2, -1]})
 
 
 def _interp(layer: Layer, shrink: dict[str, int], before: int) -> list[Layer]:
@@ -126,7 +130,7 @@ def _interp(layer: Layer, shrink: dict[str, int], before: int) -> list[Layer]:
         raise Refused("an Interp other than nearest by an integer factor or a bicubic p/u downscale of a u-aligned crop")
     inner = f"{layer.outputs[0]}_u"
     resize = Layer(layer.type, layer.name, layer.inputs, [inner], layer.params, layer.weights)
-    crop = Layer("Crop", f"unpad_{inner}", [inner], list(layer.outputs), {9: [1, 1], 10: [-1, -1], 11: [-2, -1]})
+    crop = _centre_crop(inner, layer.outputs[0], 1)
     shrink[inner] = before * ratio.numerator // ratio.denominator
     return [resize] + _set(crop, shrink, shrink[inner] + 1)
 
