@@ -75,5 +75,5 @@ def test_animation_to_jpeg_is_refused_clearly(tmp_path, capsys):
     fr = frames(alpha=False)
     fr[0].save(src, save_all=True, append_images=fr[1:], duration=DURATIONS)
     assert main(["upscale", str(src), "-o", str(tmp_path / "o"), "-m", "example-tiny", "--format", "jpeg"]) == 1
-    assert "JPEG cannot hold an animation; use --format gif, webp or png" in capsys.readouterr().err
+    assert "JPEG cannot hold an animation here; use --format gif, webp, png or avif" in capsys.readouterr().err
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

@@ -27,9 +27,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-s", "--scale", type=flag("--scale", kind=float), default=None,
                    help="scale factor (default: the model's); 4, 8 by repeated passes, 1.5 or 3 by passes + downscale")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders (kept under OUT)")
-    p.add_argument("--format", choices=("png", "webp", "jpeg", "jpg", "gif"), default=None,
+    p.add_argument("--format", choices=("png", "webp", "jpeg", "jpg", "gif", "avif", "heic", "heif", "jxl"), default=None,
                    help="output format (default png; animations keep theirs)")
-    p.add_argument("--quality", type=flag("--quality", lo=1, hi=100), default=95, help="JPEG/WebP quality 1..100 (default 95)")
+    p.add_argument("--quality", type=flag("--quality", lo=1, hi=100), default=95, help="JPEG/WebP/AVIF/HEIC/JPEG XL quality 1..100 (default 95; 100: lossless where the format has it)")
     p.add_argument("--weights", type=Path, help="local safetensors overriding the card's weights")
     p.add_argument("--tile", type=flag("--tile", lo=1, hi=65536), default=None, help="largest tile side in input pixels "
                    "(default 256 on CPU, 512 on GPU); tiling never changes the result")

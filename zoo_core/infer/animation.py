@@ -56,8 +56,8 @@ def read_animation(path: Path, *, limit: int | None = None) -> Animation:
 
 def write_animation(anim: Animation, path: Path, *, fmt: str, quality: int = 95) -> None:
     """Write all frames atomically as GIF, WebP or APNG."""
-    if fmt == "JPEG":
-        raise ImageError(f"{path}: JPEG cannot hold an animation; use --format gif, webp or png.")
+    if fmt in ("JPEG", "HEIF", "JXL"):
+        raise ImageError(f"{path}: {fmt} cannot hold an animation here; use --format gif, webp, png or avif.")
     images = [pil_from_picture(Picture(pixels=to_8bit(p.pixels))) for p in anim.frames]
     opts: dict[str, object] = {"save_all": True, "append_images": images[1:], "duration": anim.durations}
     if anim.loop is not None:

@@ -13,12 +13,12 @@ import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import ImageError
+from . import formats
+from .formats import FORMATS, READS, SUFFIX, WRITES  # noqa: F401  (re-exported: jobs, serve)
 from .modes import Picture, picture_from_pil, pil_from_picture, to_8bit
 from .png16 import is_16bit_colour, read_png16, write_png16
 
 DEFAULT_MAX_PIXELS = 100_000_000
-FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG", "jpg": "JPEG", "gif": "GIF"}
-SUFFIX = {"PNG": ".png", "WEBP": ".webp", "JPEG": ".jpg", "GIF": ".gif"}
 
 
 MAX_LIMIT = 10**12  # a million megapixels: beyond any memory, so beyond any real limit
@@ -46,6 +46,7 @@ def quiet_pillow() -> None:
 
 # What Pillow's decoders raise on damaged files besides OSError: each is a bad file, never a zoo bug.
 DECODE_ERRORS = (OSError, ValueError, SyntaxError, struct.error, EOFError, IndexError, TypeError, KeyError,
+                 RuntimeError,  # pillow-heif and the JPEG XL plugin raise it on damaged files
                  ZeroDivisionError, OverflowError, AttributeError, AssertionError, RecursionError)
 
 
@@ -54,6 +55,7 @@ def opened(path: Path, limit: int | None = None) -> Iterator[Image.Image]:
     """Image.open with clear errors and our own pixel limit in place of Pillow's fixed one."""
     path = Path(path)
     limit = max_pixels(limit)
+    formats.register()
     saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None  # we check the limit ourselves, with a message saying how to raise it
     try:
@@ -84,7 +86,7 @@ def opened(path: Path, limit: int | None = None) -> Iterator[Image.Image]:
     except PermissionError:
         raise ImageError(f"{path}: permission denied; cannot read it.") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image file Pillow can read.") from None
+        raise ImageError(f"{path}: not an image file zoo can read (it reads {READS}).") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise ImageError(f"{path}: is a symbolic link that loops back to itself; remove or repair the link.") from None
@@ -124,6 +126,8 @@ def read_picture(path: Path, *, limit: int | None = None) -> Picture:
                 pic = Picture(pixels=_orient(read_png16(Path(path).read_bytes()), orientation),
                               icc=im.info.get("icc_profile"), gamma=im.info.get("gamma"))
                 return pic
+            if im.format == "HEIF" and (deep := formats.read_heif_deep(Path(path))) is not None:
+                return deep  # 10/12-bit: Pillow's plugin would give 8 bits; libheif has applied the rotation
             im.load()
             return picture_from_pil(ImageOps.exif_transpose(im) or im)
         except ImageError as err:
@@ -134,7 +138,7 @@ def output_format(path: Path, fmt: str | None) -> str:
     """Pillow's format name for --format or the output suffix (PNG when neither says)."""
     name = (fmt or Path(path).suffix.lstrip(".") or "png").lower()
     if name not in FORMATS:
-        raise ImageError(f"{path}: unknown output format '{name}'. Use png, webp or jpeg.")
+        raise ImageError(f"{path}: unknown output format '{name}'. Use {WRITES}.")
     return FORMATS[name]
 
 
@@ -158,6 +162,8 @@ def encoder(pic: Picture, fmt: str, quality: int) -> Callable[[BinaryIO], None]:
     arr = pic.pixels
     if fmt == "JPEG" and pic.has_alpha:
         raise ImageError("JPEG cannot store transparency; use --format png or webp for this image.")
+    if fmt in ("AVIF", "HEIF", "JXL"):
+        return formats.encoder(pic, fmt, quality)
     if fmt == "PNG" and arr.dtype == np.uint16 and arr.shape[2] != 1:
         return lambda f: write_png16(f, arr, icc=pic.icc, gamma=pic.gamma)
     if fmt != "PNG":

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import ImageError, ZooError
-from .imageio import FORMATS, SUFFIX
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".tga", ".apng"}
+from .formats import FORMATS, IMAGE_SUFFIXES, SUFFIX, WRITES
 GLOB_CHARS = "*?["
+ANIMATED = ("GIF", "WEBP", "PNG", "AVIF")  # containers an animation keeps (zoo writes no HEIF/JXL sequences)
 
 
 @dataclass(frozen=True)
@@ -136,11 +135,11 @@ def plan(items: list[Item], output: Path, *, fmt: str | None = None, limit: int 
                 animated, container = _probe(it.src, limit)
             except BaseException as exc:  # noqa: B036 - failure() re-raises interrupts
                 error = failure(it.src, exc)
-        f = chosen or (container if animated and container in SUFFIX else "PNG")
+        f = chosen or (container if animated and container in ANIMATED else "PNG")
         if single_file:
             out_fmt = chosen or FORMATS.get(output.suffix.lstrip(".").lower())
             if out_fmt is None:
-                raise ImageError(f"{quoted(output)}: unknown output format '{output.suffix}'. Use .png, .webp or .jpg.")
+                raise ImageError(f"{quoted(output)}: unknown output format '{output.suffix}'. Use {WRITES}.")
             return [Job(it.src, output, out_fmt, animated, error)]
         ext = SUFFIX[f]
         base = it.rel.with_suffix(ext)
