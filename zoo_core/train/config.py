@@ -15,6 +15,7 @@ from ..errors import ConfigError
 # sampling "active", as waifu2x's active_cropping: this share of the patches is the most detailed of this many
 # random boxes, so fewer steps go to flat colour that bicubic already gets right
 ACTIVE_RATE, ACTIVE_TRIES = 0.5, 10
+AUGMENTS = (True, False, "flips")  # data.augment: dihedral, none, or horizontal flips only
 # data.sampling → where the patches come from, as the card's recipe says it
 SAMPLINGS = {
     "grid": "on a non-overlapping grid",  # the seed
@@ -45,8 +46,10 @@ class DataConfig:
     max_patch_per_img: int = 16
     scales: list[float] = field(default_factory=lambda: [1.0])  # folder images also used shrunk by these factors
     repeat: int = 1  # each image from dirs counts this many times per epoch (weighs real images vs synthetic)
+    dir_repeat: dict[str, int] = field(default_factory=dict)  # a folder of `dirs` -> its own repeat (mixes sources)
     sampling: str = "grid"  # grid: the seed's cells; random: as many boxes, anywhere; active: favour detail
-    augment: bool = True  # random flips and 90° rotations
+    augment: Any = True  # true: random flips and 90° rotations (dihedral); "flips": horizontal flips only; false: none
+    min_patch_std: float = 0.0  # redraw a patch whose HR std (0-255 scale) is below this: flat colour teaches nothing
     workers: int = 0  # DataLoader worker processes that make the LR patches
 
 
@@ -203,6 +206,14 @@ def check(cfg: TrainConfig) -> None:
     if d.patch_size < 8 or d.max_patch_per_img < 1 or d.repeat < 1:
         raise ConfigError("data: patch_size must be >= 8, max_patch_per_img >= 1 and repeat >= 1.")
     check_sampling(d.sampling)
+    if d.augment not in AUGMENTS:
+        raise ConfigError(f"data.augment is {d.augment!r}; give true (flips and rotations), \"flips\" or false.")
+    if not 0 <= d.min_patch_std < 128:
+        raise ConfigError(f"data.min_patch_std is {d.min_patch_std}; give a standard deviation in [0, 128) (e.g. 4).")
+    unknown = sorted(set(d.dir_repeat) - set(d.dirs))
+    if unknown or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in d.dir_repeat.values()):
+        raise ConfigError(f"data.dir_repeat is {d.dir_repeat}; its keys must be folders listed in data.dirs and its "
+                          "values whole numbers >= 1.")
     if not (isinstance(o.bf16, bool) or o.bf16 == "auto"):
         raise ConfigError(f"optim.bf16 is {o.bf16!r}; give true, false or auto (bf16 where the CPU has AMX/AVX512-BF16).")
     if not d.scales or not all(isinstance(s, (int, float)) and not isinstance(s, bool) and 0 < s <= 1 for s in d.scales):

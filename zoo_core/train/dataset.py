@@ -103,6 +103,7 @@ def grid_boxes(size: tuple[int, int], patch: int) -> list[Box]:
     return [(patch * i, patch * j, patch * (i + 1), patch * (j + 1)) for i in range(w // patch) for j in range(h // patch)]
 
 
+FLAT_REDRAWS = 8  # data.min_patch_std: how many times a flat random box is drawn again before it is kept anyway
 DETAIL_BLOCK = 4  # the detail table counts 4×4 blocks: 1/16 of the memory, so a corpus of 1,000 pictures fits
 
 
@@ -144,8 +145,8 @@ class PatchDataset(Dataset):
     """Index g → (LR patch, HR target aligned with the network's output)."""
 
     def __init__(self, images: Sequence[Image.Image], *, patch_size: int, max_patch_per_img: int,
-                 degradation: Degradation, geometry: Geometry, seed: int = 0, augment: bool = True,
-                 sampling: str = "grid") -> None:
+                 degradation: Degradation, geometry: Geometry, seed: int = 0, augment: bool | str = True,
+                 sampling: str = "grid", min_std: float = 0.0) -> None:
         if patch_size % geometry.scale:
             raise ConfigError(f"data.patch_size ({patch_size}) must be a multiple of the scale ({geometry.scale}).")
         lr_side = patch_size // geometry.scale
@@ -161,7 +162,7 @@ class PatchDataset(Dataset):
             raise ConfigError(f"No training image is at least {patch_size}×{patch_size} pixels. Lower data.patch_size.")
         self.k, self.degradation, self.geometry = max_patch_per_img, degradation, geometry
         check_sampling(sampling)
-        self.seed, self.augment, self.sampling = seed, augment, sampling
+        self.seed, self.augment, self.sampling, self.min_std = seed, augment, sampling, min_std
         self._epochs: dict[int, list[tuple[int, Box]]] = {}
         self._detail: dict[int, np.ndarray] = {}  # id(image) → detail_table; repeated images share one
 
@@ -179,6 +180,8 @@ class PatchDataset(Dataset):
 
     def _pick(self, rng: random.Random, i: int, grid: list[Box]) -> list[Box]:
         """This epoch's boxes for image i: grid cells (the seed), or as many boxes anywhere in the image."""
+        if self.min_std > 0 and self.sampling == "grid":
+            grid = [b for b in grid if self._std(i, b) >= self.min_std] or grid
         n = min(len(grid), self.k)
         if self.sampling == "grid" or not grid:
             return rng.sample(grid, n) if len(grid) > n else grid
@@ -189,8 +192,16 @@ class PatchDataset(Dataset):
             tries = ACTIVE_TRIES if self.sampling == "active" and rng.random() < ACTIVE_RATE else 1
             xy = [(rng.randint(0, w - side), rng.randint(0, h - side)) for _ in range(tries)]
             x, y = max(xy, key=lambda p: self._detail_in(i, p, side)) if tries > 1 else xy[0]
+            for _ in range(FLAT_REDRAWS if self.min_std > 0 else 0):  # flat colour: draw again, a few times at most
+                if self._std(i, (x, y, x + side, y + side)) >= self.min_std:
+                    break
+                x, y = rng.randint(0, w - side), rng.randint(0, h - side)
             boxes.append((x, y, x + side, y + side))
         return boxes
+
+    def _std(self, i: int, box: Box) -> float:
+        """Standard deviation (0-255) of the HR box's grey values: below data.min_patch_std it is flat colour."""
+        return float(np.asarray(self.images[i].crop(box).convert("L"), dtype=np.float32).std())
 
     def _detail_in(self, i: int, xy: tuple[int, int], side: int) -> float:
         """Bicubic's squared error inside the box at xy of image i: high where there are lines and texture."""
@@ -205,7 +216,8 @@ class PatchDataset(Dataset):
         hr = self.images[i].crop(box)
         sample_seed = (self.seed * 1_000_003 + int(g)) % (2**63)
         if self.augment:
-            hr = augment(hr, random.Random(f"zoo-augment:{sample_seed}").randrange(8))
+            k = random.Random(f"zoo-augment:{sample_seed}").randrange(8)
+            hr = augment(hr, k & 4 if self.augment == "flips" else k)  # "flips": mirror or not, never rotate
         lr, hr = self.degradation(hr, scale=self.geometry.scale, seed=sample_seed)
         x, y = to_tensor(lr), to_tensor(hr)
         c = self.geometry.offset * self.geometry.scale  # UpConv_7: 14 HR pixels per side are never predicted

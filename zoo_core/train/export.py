@@ -19,6 +19,9 @@ from .config import SAMPLINGS, TrainConfig
 BF16_WORDS = {True: "bf16 autocast", "auto": "bf16 autocast where the CPU has native bf16, else fp32"}
 
 
+AUGMENT_WORDS = {True: "dihedral augmentation", False: "no augmentation", "flips": "horizontal flips only"}
+
+
 def recipe(cfg: TrainConfig) -> str:
     """One paragraph saying what data and recipe made the weights."""
     d, o = cfg.data, cfg.optim
@@ -28,14 +31,16 @@ def recipe(cfg: TrainConfig) -> str:
     counted = f" (each counted {d.repeat} times per epoch)" if d.repeat > 1 else ""
     if list(d.scales) != [1.0]:
         counted = f" at scales {', '.join(f'{s:g}' for s in d.scales)}{counted}"
-    src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "") + counted for x in d.dirs]
+    src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "")
+            + (f" counted {d.dir_repeat[x]} times" if d.dir_repeat.get(x, 1) > 1 else "") + counted for x in d.dirs]
     if d.corpus:
         more = "".join(f", {pkg} pictures counted {n} times" for pkg, n in sorted(d.source_repeat.items()))
         src.append(f"the train split of corpus '{d.corpus}' (zoo data prepare {d.corpus}){more}{counted}")
     return (
         f"Data: {'; '.join(src)}; {d.patch_size}px HR patches "
         f"{SAMPLINGS[d.sampling]}, at most "
-        f"{d.max_patch_per_img} per image per epoch, {'dihedral augmentation' if d.augment else 'no augmentation'}. "
+        f"{d.max_patch_per_img} per image per epoch, {AUGMENT_WORDS[d.augment]}"
+        f"{f', patches with grey std < {d.min_patch_std:g} redrawn' if d.min_patch_std else ''}. "
         f"Degradation: {cfg.degradation.name} ({deg}). Loss: {cfg.loss.name}. "
         f"{f'Init: {cfg.model.init}. ' if cfg.model.init else ''}"
         f"AdamW lr {o.lr:g}→{o.min_lr:g} ({o.warmup_steps} warmup steps, cosine), batch {o.batch_size}, "

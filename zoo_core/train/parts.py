@@ -69,12 +69,14 @@ def _degradation_and_loss(cfg: TrainConfig) -> tuple[Degradation, Any]:
 def _dataset(cfg: TrainConfig, degradation: Degradation, geometry: Geometry) -> PatchDataset:
     """Folder images (rescaled), corpus images and synthetic ones, cut into patches."""
     d = cfg.data
-    images = rescaled(load_images(image_files(d.dirs, d.exclude)), d.scales)
+    images = []
+    for folder in d.dirs:  # each folder's pictures d.dir_repeat[folder] times (the mix of sources)
+        images += rescaled(load_images(image_files([folder], d.exclude)), d.scales) * d.dir_repeat.get(folder, 1)
     images = (images + (corpus_images(d.corpus, d.scales, d.source_repeat) if d.corpus else [])) * d.repeat
     images += synthetic_images(d.synthetic.count, size=d.synthetic.size, seed=d.synthetic.seed)
     return PatchDataset(images, patch_size=d.patch_size, max_patch_per_img=d.max_patch_per_img,
                         degradation=degradation, geometry=geometry, seed=cfg.optim.seed, augment=d.augment,
-                        sampling=d.sampling)
+                        sampling=d.sampling, min_std=d.min_patch_std)
 
 
 def _val_pairs(cfg: TrainConfig, degradation: Degradation, geometry: Geometry) -> list[ValPair]:
