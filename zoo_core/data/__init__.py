@@ -41,10 +41,20 @@ class BuildContext:
 
     cache: Path
     skipped: dict[str, int] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def skip(self, why: str) -> None:
         """Count one picture left out, by reason (shown in the summary and the manifest)."""
         self.skipped[why] = self.skipped.get(why, 0) + 1
+
+    def on_close(self, close: Callable[[], None]) -> None:
+        """Run `close` when the build ends, however it ends (a renderer's worker process, say)."""
+        self.closers.append(close)
+
+    def close(self) -> None:
+        """Run the registered closers, newest first."""
+        while self.closers:
+            self.closers.pop()()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Iterator
 
 from . import BuildContext, DatasetSpec, Item, Source
-from .debian import DataSourceError, unpack
+from .debian import DataSourceError, inside, unpack
+from .svg import MAX_SVG_BYTES, RESVG_PY, Renderer, SvgError, renderer_problem
 
 RENPY, CLIPART = "renpy-demo", "openclipart-svg"
 LICENSES = {
@@ -35,6 +33,7 @@ CLIPART_RICH = ("people", "animals", "plants", "food", "recreation", "unsorted",
 PER_FOLDER, PER_RICH_FOLDER = 10, 30
 RENDER_SIDES = (768, 1024, 1280)  # long side in pixels: line widths vary as in real art at several sizes
 MIN_DETAIL = 0.01  # share of edge pixels below which a rendering is left out as (nearly) blank
+MAX_PIXELS = 40_000_000  # of a picture, read from its header before decoding (the panorama: 4.2 million)
 
 
 def _pick(key: str) -> int:
@@ -43,7 +42,7 @@ def _pick(key: str) -> int:
 
 def _renpy_group(stem: str) -> str:
     """Ren'Py's image tag (first word; 'bg NAME' for backgrounds), digits dropped: variants stay together."""
-    words = stem.split()
+    words = stem.split() or ["_"]
     tag = " ".join(words[:2]) if words[0] == "bg" else words[0]
     return "renpy:" + re.sub(r"\d+$", "", tag)
 
@@ -54,11 +53,14 @@ def _open_renpy(path: Path, ctx: BuildContext):
 
         try:
             with Image.open(path) as im:
+                if im.width * im.height > MAX_PIXELS:  # from the header: a small file can decode to gigabytes
+                    ctx.skip(f"over {MAX_PIXELS // 1_000_000} million pixels")
+                    return None
                 if im.mode in ("1", "L", "LA", "I", "F"):
                     ctx.skip("grey mask, not a picture")
                     return None
                 return im.convert("RGBA") if im.mode in ("P", "RGBA", "LA") else im.convert("RGB")
-        except OSError:
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
             ctx.skip("unreadable")
             return None
 
@@ -69,7 +71,14 @@ def renpy_items(ctx: BuildContext) -> Iterator[Item]:
     """Every picture in the Ren'Py demo's images folder (UI bits and masks are filtered later)."""
     pkg = unpack(RENPY, ctx.cache)
     src = Source(package=RENPY, version=pkg.version, license=LICENSES[RENPY])
-    for path in sorted((pkg.root / RENPY_IMAGES).iterdir()):
+    folder = pkg.root / RENPY_IMAGES
+    if folder.is_symlink() or not folder.is_dir():
+        raise DataSourceError(f"Debian package {RENPY} {pkg.version} has no folder {RENPY_IMAGES}; zoo knows where "
+                              "the images are only in Debian's own package. Fix: use Debian's .deb (apt-get download "
+                              f"{RENPY} on Debian) or delete the one in {ctx.cache}.")
+    for path in sorted(folder.iterdir()):
+        if not inside(pkg.root, path):
+            continue  # a link out of the package or to a FIFO is never read (the unpacker does not make them)
         if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and not path.stem.startswith(RENPY_UI):
             group = _renpy_group(path.stem)
             yield Item(name=f"renpy-{path.stem}", group=group, kind=RENPY_KINDS.get(group[6:], "other"), source=src,
@@ -81,7 +90,7 @@ def _chosen_svgs(root: Path) -> list[Path]:
     by_folder: dict[str, list[Path]] = {}
     for path in sorted(root.rglob("*.svg")):
         folder = path.parent.relative_to(root).as_posix()
-        if not folder.startswith(CLIPART_SKIP):
+        if not folder.startswith(CLIPART_SKIP) and inside(root, path):
             by_folder.setdefault(folder, []).append(path)
     chosen = []
     for folder, paths in sorted(by_folder.items()):
@@ -90,20 +99,18 @@ def _chosen_svgs(root: Path) -> list[Path]:
     return chosen
 
 
-def _render(svg: Path, side: int, ctx: BuildContext):
+def _render(svg: Path, side: int, ctx: BuildContext, renderer: Renderer):
     def load():
-        from PIL import Image
-
         try:
-            done = subprocess.run(["rsvg-convert", "-w", str(side), "-h", str(side), "-a", str(svg)],
-                                  capture_output=True, timeout=60)
-        except subprocess.TimeoutExpired:
-            ctx.skip("SVG render timed out")
+            with open(svg, "rb") as f:
+                data = f.read(MAX_SVG_BYTES + 1)
+            img = renderer.render(data, side)
+        except SvgError as exc:
+            ctx.skip(str(exc))
             return None
-        if done.returncode != 0 or not done.stdout:
-            ctx.skip("SVG does not render")
+        except OSError:
+            ctx.skip("unreadable")
             return None
-        img = Image.open(io.BytesIO(done.stdout)).convert("RGBA")
         box = img.getchannel("A").point(lambda a: 255 if a > 8 else 0).getbbox()
         if box is None:
             ctx.skip("SVG renders empty")
@@ -132,18 +139,23 @@ def _detail(img) -> float:
 
 def clipart_items(ctx: BuildContext) -> Iterator[Item]:
     """Curated SVGs, each rendered once at one of RENDER_SIDES (chosen by its name's hash)."""
-    if shutil.which("rsvg-convert") is None:
-        raise DataSourceError("'rsvg-convert' is not installed; it renders the Open Clip Art SVGs. "
-                              "Install it: apt-get install librsvg2-bin")
+    problem = renderer_problem()
+    if problem:
+        raise DataSourceError(f"Cannot render the Open Clip Art SVGs: {problem}")
     pkg = unpack(CLIPART, ctx.cache)
     src = Source(package=CLIPART, version=pkg.version, license=LICENSES[CLIPART])
     root = pkg.root / CLIPART_ROOT
+    if root.is_symlink() or not root.is_dir():
+        raise DataSourceError(f"Debian package {CLIPART} {pkg.version} has no folder {CLIPART_ROOT}. Fix: use "
+                              f"Debian's .deb (apt-get download {CLIPART} on Debian) or delete the one in {ctx.cache}.")
+    renderer = Renderer()
+    ctx.on_close(renderer.close)
     for svg in _chosen_svgs(root):
         rel = svg.relative_to(root).as_posix()
         side = RENDER_SIDES[_pick(rel) % len(RENDER_SIDES)]
         group = "clipart:" + re.sub(r"[_-]?\d+$", "", rel[:-4])  # numbered variants of one drawing stay together
         yield Item(name="clipart-" + rel[:-4].replace("/", "-"), group=group, source=src,
-                   file=str(svg.relative_to(pkg.root)), load=_render(svg, side, ctx))
+                   file=str(svg.relative_to(pkg.root)), load=_render(svg, side, ctx, renderer))
 
 
 def debian_art_items(ctx: BuildContext) -> Iterator[Item]:
@@ -155,9 +167,9 @@ def debian_art_items(ctx: BuildContext) -> Iterator[Item]:
 DEBIAN_ART = DatasetSpec(
     name="debian-art",
     description="Ren'Py demo illustrations (Debian renpy-demo, Expat) and curated Open Clip Art rendered with "
-                "rsvg-convert (Debian openclipart-svg, public domain); split by source picture.",
+                "resvg (Debian openclipart-svg, public domain); split by source picture.",
     items=debian_art_items,
-    version="2",
+    version=f"3+resvg-py-{RESVG_PY}",  # the renderer makes the pixels: a new pin is a new corpus
     val_fraction=0.2,
     min_side=128,
 )

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
+import os
 import re
-import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -13,19 +14,44 @@ from typing import Any, Sequence
 
 from ..errors import ConfigError
 from . import BuildContext, DatasetSpec, Item, corpus_dir, zoo_home
+from .folders import MANIFEST, build_lock, check_target, fresh_partial, replace_with
 
-MANIFEST = "manifest.json"
 SPLITS = ("train", "val")
 SPLIT_SALT = "zoo-split-v1"  # fixed: the split never depends on the machine, the order or the time
+MAX_MANIFEST = 64 << 20
+_ENTRY_FILE = re.compile(r"(train|val)/[A-Za-z0-9._-]+\.png")
+
+
+def manifest_problem(data: Any) -> str | None:
+    """What is wrong with a manifest (one phrase), or None when it is complete and every path stays inside."""
+    if not isinstance(data, dict) or data.get("complete") is not True:
+        return "it is not marked complete"
+    split, files = data.get("split"), data.get("files")
+    counts = split.get("counts") if isinstance(split, dict) else None
+    if not isinstance(data.get("name"), str) or not isinstance(files, list) or not isinstance(counts, dict) \
+            or not all(isinstance(counts.get(k), int) for k in SPLITS):
+        return "it lacks the name, split counts or file list"
+    for e in files:
+        rel = e.get("file") if isinstance(e, dict) else None
+        if not isinstance(rel, str) or not _ENTRY_FILE.fullmatch(rel) or e.get("split") != rel.split("/")[0] \
+                or not isinstance(e.get("source"), dict) or not isinstance(e["source"].get("package"), str):
+            return f"entry {str(rel)[:80]!r} is not a picture of train/ or val/"
+    return None
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """The manifest of a complete prepared corpus, or None."""
+    """The manifest of a complete prepared corpus, or None (missing, incomplete or damaged)."""
+    data = _load_json(Path(folder) / MANIFEST)
+    return data if data is not None and manifest_problem(data) is None else None
+
+
+def _load_json(path: Path) -> Any:
     try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if not path.is_file() or path.stat().st_size > MAX_MANIFEST:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
-    return data if isinstance(data, dict) and data.get("complete") else None
 
 
 def val_groups(items: Sequence[Item], fraction: float) -> set[str]:
@@ -63,10 +89,23 @@ def _progress(total: int, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=None, dynamic_ncols=True)
 
 
-def _write(item: Item, img: Any, folder: Path, split: str) -> dict[str, Any]:
-    rel = f"{split}/{_safe(item.name)}.png"
-    img.save(folder / rel, format="PNG", optimize=False, compress_level=6)
-    data = (folder / rel).read_bytes()
+def file_stems(names: Sequence[str]) -> dict[str, str]:
+    """A file name per item name; names that would share a file (also by case) get their own hash suffix."""
+    safe = {n: _safe(n) for n in names}
+    taken: dict[str, int] = {}
+    for stem in safe.values():
+        taken[stem.casefold()] = taken.get(stem.casefold(), 0) + 1
+    return {n: stem if taken[stem.casefold()] == 1 else f"{stem}-{hashlib.sha256(n.encode()).hexdigest()[:10]}"
+            for n, stem in safe.items()}
+
+
+def _write(item: Item, img: Any, folder: Path, split: str, stem: str) -> dict[str, Any]:
+    rel = f"{split}/{stem}.png"
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False, compress_level=6)
+    data = buf.getvalue()
+    with open(folder / rel, "xb") as f:  # never over another picture: the manifest's sha256 is this file's
+        f.write(data)
     return {"file": rel, "split": split, "group": item.group, "kind": item.kind, "width": img.width, "height": img.height,
             "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
             "source": {"package": item.source.package, "version": item.source.version,
@@ -85,6 +124,7 @@ def build(spec: DatasetSpec, folder: Path, ctx: BuildContext) -> dict[str, Any]:
     names = [it.name for it in items]
     if len(set(names)) != len(names):
         raise ConfigError(f"Corpus '{spec.name}' names two items alike; each item name must be unique.")
+    stems = file_stems(names)
     held = val_groups(items, spec.val_fraction)
     for split in SPLITS:
         (folder / split).mkdir(parents=True, exist_ok=True)
@@ -105,7 +145,7 @@ def build(spec: DatasetSpec, folder: Path, ctx: BuildContext) -> dict[str, Any]:
             ctx.skip("near-duplicate")
             continue
         seen[key] = it.name
-        entries.append(_write(it, img, folder, "val" if it.group in held else "train"))
+        entries.append(_write(it, img, folder, "val" if it.group in held else "train", stems[it.name]))
     bar.close()
     return _manifest(spec, entries, ctx)
 
@@ -124,22 +164,20 @@ def _manifest(spec: DatasetSpec, entries: list[dict[str, Any]], ctx: BuildContex
 def prepare(spec: DatasetSpec, root: Path | str | None = None, *, force: bool = False) -> tuple[Path, dict, bool]:
     """Build the corpus unless a complete copy of this version exists; returns (folder, manifest, built)."""
     folder = corpus_dir(spec.name, root)
-    current = read_manifest(folder)
-    if current and current.get("version") == spec.version and not force:
-        return folder, current, False
-    partial = folder.with_name(folder.name + ".partial")
-    try:
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-    except OSError as exc:
-        raise ConfigError(f"Cannot write the corpus folder '{partial}' ({exc.strerror}). "
-                          "Pass --dir to a writable folder or set ZOO_HOME.") from None
-    ctx = BuildContext(cache=zoo_home() / "data" / "_packages")
-    manifest = build(spec, partial, ctx)
-    (partial / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    if folder.exists():
-        shutil.rmtree(folder)
-    partial.rename(folder)  # the corpus appears whole or not at all
+    check_target(folder, spec.name)  # before any write: never a file, a link or someone's folder
+    with build_lock(folder):
+        current = read_manifest(folder)
+        if current and current.get("version") == spec.version and not force:
+            return folder, current, False
+        partial = folder.with_name(folder.name + ".partial")
+        fresh_partial(partial)
+        ctx = BuildContext(cache=zoo_home() / "data" / "_packages")
+        try:
+            manifest = build(spec, partial, ctx)
+        finally:
+            ctx.close()
+        (partial / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        replace_with(partial, folder, spec.name)
     return folder, manifest, True
 
 
@@ -153,8 +191,26 @@ def split_entries(name: str, split: str, root: Path | str | None = None) -> list
     if split not in SPLITS:
         raise ConfigError(f"Corpus split '{split}' is unknown; expected one of {', '.join(SPLITS)}.")
     folder = corpus_dir(name, root)
-    manifest = read_manifest(folder)
-    if manifest is None:
-        raise ConfigError(f"Corpus '{name}' is not prepared (no complete {folder / MANIFEST}). "
+    manifest = load_manifest(folder, name)
+    base = os.path.realpath(folder)
+    out = []
+    for e in manifest["files"]:
+        path = folder / e["file"]
+        if not os.path.realpath(path).startswith(base + os.sep):
+            raise ConfigError(f"'{path}' links out of the corpus folder; zoo reads no file outside it. "
+                              f"Fix: zoo data prepare {name} --force")
+        if e["split"] == split:
+            out.append((path, e["source"]["package"]))
+    return out
+
+
+def load_manifest(folder: Path, name: str) -> dict[str, Any]:
+    """The manifest of a prepared corpus, or one ConfigError line: not prepared, or damaged and how to mend it."""
+    data = _load_json(Path(folder) / MANIFEST)
+    if data is None:
+        raise ConfigError(f"Corpus '{name}' is not prepared (no readable {Path(folder) / MANIFEST}). "
                           f"Run: zoo data prepare {name}")
-    return [(folder / e["file"], e["source"]["package"]) for e in manifest["files"] if e["split"] == split]
+    problem = manifest_problem(data)
+    if problem:
+        raise ConfigError(f"{Path(folder) / MANIFEST} is damaged ({problem}). Fix: zoo data prepare {name} --force")
+    return data

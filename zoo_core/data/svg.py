@@ -1,0 +1,182 @@
+"""SVG to pixels for corpora: resvg (PyPI `resvg-py`, a wheel with no system library), pinned, no system
+fonts and no outside files, so every machine renders the same pixels; each file in a worker process
+with a time and memory limit, and a time budget for all files of a build."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from typing import BinaryIO
+
+from PIL import Image
+
+from ..errors import ZooError
+
+RESVG_PY = "0.5.0"  # the pinned renderer (pyproject); a corpus rendered with it names it in its version
+MAX_SVG_BYTES = 8 << 20  # the curated Open Clip Art files are at most 1.7 MB
+MAX_SIDE = 4096
+RENDER_SECONDS = 20.0  # one file; the slowest curated file takes about 1 s on the 2-core box
+BUDGET_SECONDS = 1800.0  # all files of one build together (the curated 1,625 take about 2 min)
+WORKER_MEMORY = 2 << 30  # bytes of address space for the worker: a file cannot take the machine's memory
+# <image>/<feImage> that name a file (anything but inline data or a fragment): never read, left blank
+_OUTSIDE_HREF = re.compile(rb"(<(?:[\w.-]+:)?(?:image|feImage)\b[^>]*?\bhref\s*=\s*)(['\"])(?!\s*(?:data:|#))[^'\"]*\2",
+                           re.IGNORECASE)
+_MARKUP_ENTITY = re.compile(rb"<!ENTITY[^>]*(?:SYSTEM|PUBLIC|<)", re.IGNORECASE)
+
+
+class SvgError(ZooError):
+    """An SVG that zoo will not or cannot render (too big, too slow, outside references, broken)."""
+
+
+def renderer_problem() -> str | None:
+    """Why the pinned renderer cannot be used here (one line with the fix), or None when it can."""
+    try:
+        import resvg_py
+    except ImportError:
+        return f"the SVG renderer resvg-py is not installed. Fix: .venv/bin/pip install resvg-py=={RESVG_PY}"
+    got = getattr(resvg_py, "__version__", "?")
+    if got != RESVG_PY:
+        return (f"resvg-py {got} is installed; the corpus is rendered with {RESVG_PY} so that every machine makes "
+                f"the same pixels. Fix: .venv/bin/pip install resvg-py=={RESVG_PY}")
+    return None
+
+
+def neutralise(data: bytes) -> bytes:
+    """The SVG with every reference to an outside file blanked; SvgError for entities that could hide one."""
+    if len(data) > MAX_SVG_BYTES:
+        raise SvgError(f"SVG over {MAX_SVG_BYTES >> 20} MB")
+    if _MARKUP_ENTITY.search(data):
+        raise SvgError("SVG declares external or markup entities")
+    return _OUTSIDE_HREF.sub(lambda m: m.group(1) + m.group(2) * 2, data)
+
+
+def render_svg(data: bytes, side: int) -> Image.Image:
+    """Render in this process, fitted into side×side (aspect kept), as RGBA."""
+    import resvg_py
+
+    if not 1 <= side <= MAX_SIDE:
+        raise ValueError(f"render side {side} is outside 1..{MAX_SIDE}")
+    with tempfile.TemporaryDirectory() as empty:  # relative references resolve to nothing
+        try:
+            png = resvg_py.svg_to_bytes(svg_string=neutralise(data).decode("utf-8", "replace"), width=side,
+                                        height=side, dpi=96.0, skip_system_fonts=True, resources_dir=empty)
+        except SvgError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the binding raises plain exceptions for bad SVG
+            raise SvgError("SVG does not render") from None
+    img = Image.open(io.BytesIO(bytes(png)))
+    img.load()
+    return img.convert("RGBA")
+
+
+_HEAD = struct.Struct("<II")  # request: side, length; reply: width, height (0, 0: an error of `length` bytes)
+
+
+def _read_exact(f: BinaryIO, n: int) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise EOFError
+    return data
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """Worker loop (python -m zoo_core.data.svg): SVGs in, RGBA pixels or one-line errors out."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+    while True:
+        try:
+            side, n = _HEAD.unpack(_read_exact(stdin, _HEAD.size))
+            data = _read_exact(stdin, n)
+        except EOFError:
+            return
+        try:
+            img = render_svg(data, side)
+            out, size = img.tobytes(), img.size
+        except SvgError as exc:
+            out, size = str(exc).encode(), (0, 0)
+        except MemoryError:
+            out, size = b"SVG rendering needs too much memory", (0, 0)
+        stdout.write(_HEAD.pack(*size) + struct.pack("<I", len(out)) + out)
+        stdout.flush()
+
+
+class Renderer:
+    """Renders SVGs in a worker process, one at a time; a file over its time is killed with the worker."""
+
+    def __init__(self, timeout: float = RENDER_SECONDS, budget: float = BUDGET_SECONDS) -> None:
+        self.timeout, self.budget, self.spent = timeout, budget, 0.0
+        self._proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        # a fresh interpreter, not a fork: the parent may hold threads (torch, tqdm) and any main module
+        self._proc = subprocess.Popen([sys.executable, "-m", "zoo_core.data.svg"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        return self._proc
+
+    def _reply(self, proc: subprocess.Popen, deadline: float) -> tuple[int, int, bytes] | None:
+        """(width, height, payload), or None when the deadline passes first."""
+        fd, buf = proc.stdout.fileno(), bytearray()  # type: ignore[union-attr]
+        need = _HEAD.size + 4
+        while len(buf) < need:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, max(1 << 16, need - len(buf)))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+            if len(buf) >= _HEAD.size + 4 and need == _HEAD.size + 4:
+                need += struct.unpack_from("<I", buf, _HEAD.size)[0]
+        w, h = _HEAD.unpack_from(buf)
+        return w, h, bytes(buf[_HEAD.size + 4:need])
+
+    def render(self, data: bytes, side: int) -> Image.Image:
+        """The SVG as RGBA; SvgError when it is refused, fails, runs over its time or the build's budget."""
+        if self.spent >= self.budget:
+            raise SvgError(f"the build's SVG time budget ({self.budget:.0f} s) is spent")
+        if len(data) > MAX_SVG_BYTES:
+            raise SvgError(f"SVG over {MAX_SVG_BYTES >> 20} MB")
+        proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
+        t0 = time.monotonic()
+        try:
+            proc.stdin.write(_HEAD.pack(side, len(data)) + data)  # type: ignore[union-attr]
+            reply = self._reply(proc, t0 + min(self.timeout, self.budget - self.spent))
+        except (EOFError, OSError):
+            self.close()
+            raise SvgError("the SVG renderer crashed on this file") from None
+        finally:
+            self.spent += time.monotonic() - t0
+        if reply is None:
+            self.close()
+            raise SvgError(f"SVG render took over {self.timeout:.0f} s")
+        w, h, payload = reply
+        if w == 0 or h == 0:
+            raise SvgError(payload.decode("utf-8", "replace"))
+        return Image.frombytes("RGBA", (w, h), payload)
+
+    def close(self) -> None:
+        """Stop the worker (killed: it may be stuck in a render)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                if pipe is not None:
+                    pipe.close()
+        self._proc = None
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)
