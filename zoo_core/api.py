@@ -38,7 +38,11 @@ def list_models(pattern: str | None = None) -> list[Card]:
 
 
 def get_card(name: str) -> Card:
-    """The card for a model name, an architecture id's default card, or a card file (NAME.yaml)."""
+    """The card for a model name, an architecture id's default card, a card file (NAME.yaml) or a model file."""
+    from .importer import card_for_file, is_model_file
+
+    if is_model_file(name):  # a community .pth/.safetensors: imported on first use, its card after that
+        return card_for_file(Path(name))
     if name.endswith((".yaml", ".yml")):
         if not Path(name).is_file():
             raise ZooError(f"Card file '{name}' does not exist. Give the path of a card .yaml or a name from 'zoo list'.")

@@ -47,5 +47,10 @@ def register_backends(register: Register) -> None:
 
 
 @hookspec
+def register_recognizers(register: Register) -> None:
+    """Declare state-dict layouts an architecture reads (`zoo import`): register(zoo.Recognizer(...))."""
+
+
+@hookspec
 def register_datasets(register: Register) -> None:
     """Register training corpora for `zoo data prepare`: register(zoo_core.data.DatasetSpec(...))."""

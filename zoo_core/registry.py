@@ -15,6 +15,7 @@ from .errors import CardError, DuplicateNameError, UnknownNameError, ZooError, d
 from .interfaces import Backend, DegradationSpec, LossSpec, WeightFormat, checked
 from .lazy import LazyObject
 from .plugins import PluginInfo, make_manager
+from .recognize import Recognizer
 
 # hook -> (collection, plural word for messages, type check or None for duck typing)
 KINDS: dict[str, tuple[str, str]] = {
@@ -25,6 +26,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "register_weight_formats": ("weight_formats", "weight format"),
     "register_backends": ("backends", "backend"),
     "register_datasets": ("datasets", "dataset"),
+    "register_recognizers": ("recognizers", "recognizer"),
 }
 EXPECTED: dict[str, Callable[[Any], bool]] = {
     "commands": lambda o: isinstance(o, Command),
@@ -35,6 +37,7 @@ EXPECTED: dict[str, Callable[[Any], bool]] = {
     "weight_formats": lambda o: isinstance(o, LazyObject) or checked(o, WeightFormat),
     "backends": lambda o: isinstance(o, LazyObject) or checked(o, Backend),
     "datasets": lambda o: isinstance(o, DatasetSpec),
+    "recognizers": lambda o: isinstance(o, Recognizer),
 }
 
 
@@ -56,6 +59,7 @@ class Registry:
     weight_formats: dict[str, Any] = field(default_factory=dict)
     backends: dict[str, Any] = field(default_factory=dict)
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
+    recognizers: dict[str, Recognizer] = field(default_factory=dict)  # state-dict layouts `zoo import` reads
     cards: dict[str, Card] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)  # the first plugin to register a name keeps it
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -164,6 +168,9 @@ def _collect_cards(pm: Any, reg: Registry) -> None:
     for info in reg.plugins:  # each plugin's cards/ folder, found by convention
         if info.card_dir and not info.disabled and info.error is None:
             pending.extend((info.name, path) for path in _folder_cards(info.card_dir))
+    from .importer import FOLDER, imported_card_files
+
+    pending.extend((FOLDER, path) for path in imported_card_files())  # `zoo import`'s cards, from $ZOO_HOME
     for impl in pm.hook.register_model_cards.get_hookimpls():
         try:
             impl.function(register=lambda obj, p=impl.plugin_name: pending.append((p, obj)))

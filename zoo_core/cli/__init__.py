@@ -16,10 +16,10 @@ from ..errors import ZooError, one_line
 
 def _commands() -> list[ModuleType]:
     from . import convert_cmd, fetch_cmd, info_cmd, upscale_cmd, serve_cmd
-    from . import push_cmd
+    from . import push_cmd, import_cmd
     from . import train_cmd, data_cmd
 
-    return [info_cmd, fetch_cmd, convert_cmd, push_cmd, upscale_cmd, serve_cmd, train_cmd, data_cmd]
+    return [info_cmd, fetch_cmd, convert_cmd, import_cmd, push_cmd, upscale_cmd, serve_cmd, train_cmd, data_cmd]
 
 
 def builtin_commands() -> list[Command]:

@@ -80,8 +80,9 @@ def load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
     looks_pickled = head[:2] in (b"PK", b"\x80\x02", b"\x80\x04", b"\x80\x05") and head[2:8] != bytes(6)
     if path.suffix.lower() in PICKLE_SUFFIXES or looks_pickled:
         raise WeightsError(
-            f"'{path}' looks like a pickle/PyTorch checkpoint; zoo never unpickles files (it can run code). "
-            f"Convert it: 'zoo convert --arch ARCH --format FORMAT {path} -o weights.safetensors'."
+            f"'{path}' looks like a pickle/PyTorch checkpoint, which is never loaded as weights (a pickle can run code). "
+            f"Import it instead: 'zoo import {path}' recognises a community model's layout, reads its tensors "
+            "without unpickling code and stores them as safetensors with a card (then use -m NAME, or -m the file)."
         )
     try:
         with safe_open(str(path), framework="pt") as f:

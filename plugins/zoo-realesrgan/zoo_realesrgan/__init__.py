@@ -27,8 +27,9 @@ def register_architectures(register):
         build="zoo_realesrgan.rrdbnet:build",
         scale=4,
         # the network drops all of its context but the 4x tail's 2 px after its trunk: output 4x(input - 2*offset)
-        offset=lambda hp: geometry.trim(int(hp["num_block"])),
-        context=lambda hp: geometry.context(int(hp["num_block"])),
+        offset=lambda hp: geometry.trim(int(hp["num_block"])) * int(hp["unshuffle"]),
+        context=lambda hp: geometry.context(int(hp["num_block"]), int(hp["unshuffle"])),
+        size_multiple=lambda hp: int(hp["unshuffle"]),  # a pixel-unshuffled input (1x/2x files): whole cells
         # The cards set the real sizes (64/32 channels, 6 or 23 blocks); the builder's small defaults keep random
         # builds (every architecture's conformance tests) affordable: exact tiles need 15 px of context per block.
         default_card="realesrgan-x4plus",
@@ -40,3 +41,16 @@ def register_architectures(register):
         paper="https://arxiv.org/abs/1809.00219",
     ))
 
+
+
+@zoo.hookimpl
+def register_recognizers(register):
+    """Community ESRGAN files (three key layouts, any scale, width and depth, ESRGAN+) and Compact files."""
+    for name, function, arch, what in (
+        ("esrgan-old", "esrgan_old", "rrdbnet", "ESRGAN, original repository's model.N layout"),
+        ("esrgan-2019", "esrgan_2019", "rrdbnet", "ESRGAN, RRDB_trunk / trunk_conv layout"),
+        ("esrgan-basicsr", "esrgan_basicsr", "rrdbnet", "ESRGAN / Real-ESRGAN, BasicSR's conv_first / body layout"),
+        ("compact", "compact", "srvgg-compact", "SRVGGNetCompact (Real-ESRGAN Compact), any width/depth/scale"),
+    ):
+        register(zoo.Recognizer(name=name, architecture=arch, recognize=f"zoo_realesrgan.recognize:{function}",
+                                description=what))

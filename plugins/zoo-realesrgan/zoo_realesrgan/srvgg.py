@@ -17,12 +17,13 @@ from zoo import WeightsError, ZooError
 class SRVGGNetCompact(nn.Module):
     """Same-padded 3x3 convs with per-channel PReLU, PixelShuffle, plus the nearest-upscaled input."""
 
-    def __init__(self, *, num_feat: int = 64, num_conv: int = 16, upscale: int = 4, scale: int = 4) -> None:
+    def __init__(self, *, num_feat: int = 64, num_conv: int = 16, upscale: int = 4, scale: int = 4,
+                 act: str = "prelu") -> None:
         super().__init__()
         self.upscale, self.scale = upscale, scale
-        body: list[nn.Module] = [nn.Conv2d(3, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
+        body: list[nn.Module] = [nn.Conv2d(3, num_feat, 3, 1, 1), activation(act, num_feat)]
         for _ in range(num_conv):
-            body += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
+            body += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), activation(act, num_feat)]
         body.append(nn.Conv2d(num_feat, 3 * upscale * upscale, 3, 1, 1))
         self.body = nn.Sequential(*body)
         self.upsampler = nn.PixelShuffle(upscale)
@@ -89,9 +90,24 @@ class BicubicDown(nn.Module):
         return "Interp", {0: 3, 1: factor, 2: factor}
 
 
-def build(*, num_feat: int = 64, num_conv: int = 16, upscale: int = 4, scale: int = 4) -> SRVGGNetCompact:
+ACTIVATIONS = ("prelu", "relu", "leakyrelu")
+
+
+def activation(act: str, channels: int) -> nn.Module:
+    """Real-ESRGAN's choices: per-channel PReLU, ReLU, or LeakyReLU with slope 0.1."""
+    if act == "prelu":
+        return nn.PReLU(channels)
+    if act == "relu":
+        return nn.ReLU(inplace=True)
+    if act == "leakyrelu":
+        return nn.LeakyReLU(0.1, inplace=True)
+    raise ZooError(f"srvgg act must be one of {', '.join(ACTIVATIONS)}, got {act!r}. Fix the card's hyperparameters.")
+
+
+def build(*, num_feat: int = 64, num_conv: int = 16, upscale: int = 4, scale: int = 4,
+          act: str = "prelu") -> SRVGGNetCompact:
     """SRVGGNetCompact; `scale` below `upscale` adds the bicubic downscale of the 2x/3x ncnn files."""
     if not 1 <= scale <= upscale:
         raise ZooError(f"srvgg scale must be 1..{upscale} (the network's upscale), got {scale}.")
-    return SRVGGNetCompact(num_feat=num_feat, num_conv=num_conv, upscale=upscale, scale=scale)
+    return SRVGGNetCompact(num_feat=num_feat, num_conv=num_conv, upscale=upscale, scale=scale, act=act)
 
