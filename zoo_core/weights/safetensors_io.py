@@ -109,4 +109,23 @@ def load_into(module: nn.Module, tensors: Mapping[str, torch.Tensor], source: st
                 f"'{source}': tensor '{k}' has shape {tuple(tensors[k].shape)}, expected {tuple(v.shape)}. "
                 "Check the card's architecture and hyperparameters."
             )
+    check_finite(tensors, source)
     module.load_state_dict({k: t.to(v.dtype) for k, t in tensors.items() for v in [expected[k]]})
+
+
+ABSURD_WEIGHT = 1e6  # shipped weights stay under 3; beyond 1e6 activations overflow (1e30 weights: all white)
+
+
+def check_finite(tensors: Mapping[str, torch.Tensor], source: str) -> None:
+    """Refuse weights holding NaN, ±inf or absurd values before any backend sees them (ncnn's clip turns NaN
+    into a plausible colour, so a check of the output alone cannot see them on every backend)."""
+    for name, t in sorted(tensors.items()):
+        if not t.is_floating_point() or not t.numel():
+            continue
+        low, high = (float(v) for v in t.float().aminmax())  # NaN anywhere makes both NaN: the test fails
+        if not (-ABSURD_WEIGHT < low and high < ABSURD_WEIGHT):
+            raise WeightsError(
+                f"'{source}': tensor '{name}' holds NaN, infinite or absurd values (from {low:g} to {high:g}), "
+                "so the weights are damaged or badly trained; nothing was run. Run 'zoo fetch' for the card's "
+                "own weights, or check the --weights file.")
+
