@@ -46,6 +46,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="skip outputs that already exist (finish an interrupted run)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no per-file lines")
     p.add_argument("--demo", action="store_true", help="upscale a built-in generated image (no input needed)")
+    from .video_args import add_video_arguments
+
+    add_video_arguments(p)
     p.set_defaults(func=cmd_upscale)
 
 
@@ -104,6 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..infer import shard
     from ..infer.batch import Options, run_jobs
     from ..infer.jobs import collect, plan, real
+    from .video_args import video_options
 
     out_is_file = bool(args.output.suffix) and not os.path.isdir(args.output)
     items = collect(args.inputs, recursive=args.recursive, exclude=None if out_is_file else args.output)
@@ -119,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         first, rest, scale = _models(args, device)
         opts = Options(scale=scale, tta=args.tta, tile=args.tile, quality=args.quality, max_pixels=args.max_pixels,
-                       overwrite=args.overwrite, resume=args.resume)
+                       overwrite=args.overwrite, resume=args.resume, video=video_options(args), quiet=args.quiet)
         inputs = {real(it.src) for it in items}
         summary = run_jobs(shard.shard(jobs, me), first, rest, opts, inputs=inputs, quiet=args.quiet)
         failed = group.total(len(summary.failed))

@@ -31,6 +31,8 @@ class Options:
     max_pixels: int | None = None
     overwrite: bool = False
     resume: bool = False
+    video: object = None  # VideoOptions (video_plan.py) for video inputs
+    quiet: bool = False
 
 
 @dataclass
@@ -71,6 +73,9 @@ def check_fits(job: Job, size: tuple[int, int], scale: float) -> None:
 def process(job: Job, first: Upscaler, rest: Upscaler, opts: Options, *,
             on_total: Tick | None = None, on_tile: Tick | None = None) -> None:
     """Read, upscale and write one job; ZooError on any failure (nothing written then)."""
+    if job.fmt == "VIDEO":
+        _video(job, first, rest, opts)
+        return
     if job.animated:
         anim = read_animation(job.src, limit=opts.max_pixels)
         check_fits(job, anim.size, opts.scale)
@@ -84,6 +89,18 @@ def process(job: Job, first: Upscaler, rest: Upscaler, opts: Options, *,
     if on_total:
         on_total(count_tiles(drop_opaque_alpha(pic), first, opts))
     save_picture(upscale_one(pic, first, rest, opts, on_tile), job.dst, fmt=job.fmt, quality=opts.quality)
+
+
+def _video(job: Job, first: Upscaler, rest: Upscaler, opts: Options) -> None:
+    """A video through the same passes, tiler and options as a picture, frame by frame (video.py)."""
+    from .video import process_video
+    from .video_plan import VideoOptions
+
+    def upscale(arr: object) -> object:
+        return upscale_one(Picture(pixels=arr), first, rest, opts, None).pixels  # type: ignore[arg-type]
+    model = {"first": first.card.name, "rest": rest.card.name, "weights": first.weights, "tta": opts.tta}
+    process_video(job.src, job.dst, opts.video or VideoOptions(), upscale, opts.scale, model,  # type: ignore[arg-type]
+                  resume=opts.resume, quiet=opts.quiet)
 
 
 def _bars(total: int, quiet: bool) -> tuple[object, Callable[[int], object]]:

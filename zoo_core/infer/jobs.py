@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import ImageError, ZooError
-from .formats import FORMATS, IMAGE_SUFFIXES, SUFFIX, WRITES
+from .formats import FORMATS, IMAGE_SUFFIXES, SUFFIX, VIDEO_SUFFIXES, WRITES
 GLOB_CHARS = "*?["
 ANIMATED = ("GIF", "WEBP", "PNG", "AVIF")  # containers an animation keeps (zoo writes no HEIF/JXL sequences)
 
@@ -55,7 +55,7 @@ def _walk(folder: Path, recursive: bool, exclude: str | None) -> list[Item]:
                          and (exclude is None or real(here / d) != exclude))
         for name in sorted(files):
             p = here / name
-            if p.suffix.lower() in IMAGE_SUFFIXES and not name.startswith("."):
+            if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES and not name.startswith("."):
                 found.append(Item(p, p.relative_to(folder)))
     return found
 
@@ -130,6 +130,13 @@ def plan(items: list[Item], output: Path, *, fmt: str | None = None, limit: int 
     for it in items:
         error = it.error
         animated, container = False, None
+        if it.src.suffix.lower() in VIDEO_SUFFIXES:
+            if single_file:
+                return [Job(it.src, _video_output(it.src, output), "VIDEO", False, error)]
+            base = it.rel.with_suffix(_video_suffix(it.src))
+            names.setdefault(base, []).append(it)
+            jobs.append((it, "VIDEO", False, base, error))  # checked by the video job itself, before any work
+            continue
         if error is None:
             try:
                 animated, container = _probe(it.src, limit)
@@ -139,7 +146,9 @@ def plan(items: list[Item], output: Path, *, fmt: str | None = None, limit: int 
         if single_file:
             out_fmt = chosen or FORMATS.get(output.suffix.lstrip(".").lower())
             if out_fmt is None:
-                raise ImageError(f"{quoted(output)}: unknown output format '{output.suffix}'. Use {WRITES}.")
+                raise ImageError(f"{quoted(output)}: unknown output format '{output.suffix}'. Use {WRITES}"
+                                 + (" (a video output needs a video input)." if output.suffix.lower() in VIDEO_SUFFIXES
+                                    else "."))
             return [Job(it.src, output, out_fmt, animated, error)]
         ext = SUFFIX[f]
         base = it.rel.with_suffix(ext)
@@ -148,10 +157,27 @@ def plan(items: list[Item], output: Path, *, fmt: str | None = None, limit: int 
     out = []
     for it, f, animated, base, error in jobs:
         rel = base
-        if len(names[base]) > 1 and it.src.suffix.lower() != SUFFIX[f]:
-            rel = it.rel.with_name(it.rel.name + SUFFIX[f])  # a.jpg and a.png both given: a.jpg.png, a.png
+        ext = SUFFIX.get(f) or base.suffix
+        if len(names[base]) > 1 and it.src.suffix.lower() != ext:
+            rel = it.rel.with_name(it.rel.name + ext)  # a.jpg and a.png both given: a.jpg.png, a.png
         out.append(Job(it.src, output / rel, f, animated, error))
     return _one_writer_per_output(out)
+
+
+def _video_suffix(src: Path) -> str:
+    """A video keeps its container when zoo writes that container, else goes to Matroska (which takes all)."""
+    from .video_plan import CONTAINERS
+
+    return src.suffix.lower() if src.suffix.lower() in CONTAINERS else ".mkv"
+
+
+def _video_output(src: Path, output: Path) -> Path:
+    """`-o FILE` for one video: a video container suffix, else one line naming them."""
+    from .video_plan import CONTAINERS, VIDEO_OUT
+
+    if output.suffix.lower() not in CONTAINERS:
+        raise ImageError(f"{quoted(src)} is a video, but -o {quoted(output)} is not a video file; use {VIDEO_OUT}.")
+    return output
 
 
 def _one_writer_per_output(jobs: list[Job]) -> list[Job]:
