@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 import zoo
 from zoo_core.architecture import Geometry
+from zoo_core.capabilities import image_statistics
 from zoo_core.cards import parse_card
 from zoo_core.infer.upscaler import Upscaler
 
@@ -47,8 +48,9 @@ def runner_of(module: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]
     def run(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
             return module(x)
-    if callable(getattr(module, "prepare_image", None)):  # image-wide statistics, as the torch backend forwards them
-        run.prepare_image = module.prepare_image  # type: ignore[attr-defined]
+    prepare = image_statistics(module)
+    if prepare is not None:  # image-wide statistics, as the torch backend forwards them
+        run.prepare_image = prepare  # type: ignore[attr-defined]
     return run
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import zoo
+from zoo_core.capabilities import init_schemes
 from zoo_core.cost import cost
 from zoo_core.registry import build_registry
 from zoo_core.weights.safetensors_io import load_into, load_safetensors, save_safetensors
@@ -74,7 +75,7 @@ def test_init_schemes_keep_the_geometry(arch_id):
     arch = zoo.get_registry().architecture(arch_id)
     geo, module = arch.geometry(), arch.create()
     x = torch.rand(1, geo.in_channels, 12 + 2 * geo.offset, 12 + 2 * geo.offset)
-    for scheme in getattr(module, "init_schemes", ()):
+    for scheme in init_schemes(module):
         module.init_weights(scheme)
         with torch.no_grad():
             y = module(x)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import zoo
-from zoo_core.api import _kept_pixels
+from zoo_core.capabilities import kept_pixels as _kept_pixels
 from zoo_core.cost import (MIN_DEFAULT_TILE, OUTPUT_RESERVE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost,
                            fits, fitting_workers, whole_image_side, widest_elements, working_set)
 from zoo_core.tile_plan import KEPT_SHARE, TilePlanner, gathering_bytes, tiling_overhead

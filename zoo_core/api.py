@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from .capabilities import kept_pixels
 from .cards import Card, load_card_file
 from .errors import PluginError, ZooError
 from .interfaces import Backend, Runner, WeightFormat, checked
@@ -284,12 +285,6 @@ def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
     context, given = geo.context, batch
     batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context, factor=factor)
     tile = capped_tile(preferred, widest, workers=batch, context=context, factor=factor)
-    planner = TilePlanner(widest, preferred, geo.scale, context, factor, kept_pixels=_kept_pixels(runner),
+    planner = TilePlanner(widest, preferred, geo.scale, context, factor, kept_pixels=kept_pixels(runner),
                           whole_image=whole_image_side(widest, factor, geo.scale), resize=not given)
     return tile, batch, planner
-
-
-def _kept_pixels(runner: Runner) -> int:
-    """Input pixels of the tile runs a gathering runner keeps between its passes (their memory, cost.KEPT_SHARE)."""
-    kept = getattr(runner, "keep_pixels", 0)  # a runner not derived from interfaces.Runner may lack it
-    return int(kept) if isinstance(kept, (int, float)) and kept > 0 else 0

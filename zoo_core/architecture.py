@@ -5,6 +5,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from . import capabilities
 from .builder_params import BuilderParams, check_params, from_callable, from_source
 from .errors import ZooError
 
@@ -158,9 +159,9 @@ class Architecture:
         return found
 
     def create(self, hyperparameters: Mapping[str, Any] | None = None) -> nn.Module:
-        """Build the module with defaults + given hyperparameters (passed by keyword)."""
+        """Build the module with defaults + given hyperparameters (passed by keyword); its capabilities checked."""
         hp = self.resolve_hyperparameters(hyperparameters)
-        return self.builder()(**hp)
+        return capabilities.require(self.id, self.builder()(**hp))
 
 
 WORKING_SET_EXPECTED = ("a number from 1 to 1000 (benchmarks/probe_working_set.py measures it), a function of the "

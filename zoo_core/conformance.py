@@ -1,10 +1,12 @@
 """What can only be checked on a built network: its receptive field against the declared `context`, and the
-optional module members zoo calls (prepare_image, init_schemes, forward_checkpoint, check_ncnn_graph)."""
+capabilities it offers (zoo_core/capabilities.py: prepare_image, init_schemes, forward_checkpoint, ...)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .architecture import Architecture, Geometry
+from .capabilities import CapabilityError, image_statistics
+from .capabilities import problems as capability_problems
 from .errors import ZooError
 
 if TYPE_CHECKING:  # torch is imported where a network is built, here included
@@ -12,13 +14,6 @@ if TYPE_CHECKING:  # torch is imported where a network is built, here included
     from torch import nn
 
 MAX_CONTEXT = 512  # a receptive radius beyond this is reported rather than measured (the input would be huge)
-# (name, what it must be, how to tell) for the optional members zoo reads off a built module
-MEMBERS = (
-    ("prepare_image", "a method prepare_image(tiles, *, tta[, features]) returning a handle with close()", callable),
-    ("forward_checkpoint", "a method forward_checkpoint(x)", callable),
-    ("check_ncnn_graph", "a method check_ncnn_graph(layers, where)", callable),
-    ("init_schemes", "a tuple of scheme names", lambda v: isinstance(v, tuple) and all(isinstance(s, str) for s in v)),
-)
 
 
 def measure_context(arch: Architecture, hp: Mapping[str, Any] | None = None) -> int:
@@ -59,25 +54,18 @@ def check_context(arch: Architecture, hp: Mapping[str, Any] | None = None, neede
 
 
 def check_members(arch: Architecture, module: nn.Module) -> list[str]:
-    """One line per optional member a built module has in the wrong form (zoo would fail on it later)."""
-    problems = []
-    for name, expected, ok in MEMBERS:
-        value = getattr(module, name, None)  # optional: absent is fine
-        if value is not None and not ok(value):
-            problems.append(f"Architecture '{arch.id}': its module's {name} is {type(value).__name__}, expected "
-                            f"{expected}. Fix: define it so, or remove it.")
-    schemes = getattr(module, "init_schemes", ())
-    if isinstance(schemes, tuple) and schemes and not callable(getattr(module, "init_weights", None)):
-        problems.append(f"Architecture '{arch.id}': its module lists init_schemes but has no init_weights(scheme). "
-                        "Fix: add the method, or drop init_schemes.")
-    return problems
+    """One line per capability a built module offers in the wrong form (zoo would fail on it later)."""
+    return capability_problems(arch.id, module)
 
 
 def check_architecture(arch: Architecture) -> list[str]:
     """Everything a built network (default hyperparameters) can show: members, then context."""
-    problems = check_members(arch, arch.create())
+    try:  # create checks the capabilities (zoo_core/capabilities.py) of what it builds
+        arch.create()
+    except CapabilityError as exc:
+        return exc.problems  # the context cannot be measured through a malformed prepare_image
     context = check_context(arch)
-    return problems + ([context] if context else [])
+    return [context] if context else []
 
 
 def _positive_network(arch: Architecture, hp: Mapping[str, Any] | None) -> nn.Module:
@@ -129,8 +117,8 @@ class _frozen_statistics:
         self.module, self.x, self.handle = module, x, None
 
     def __enter__(self) -> None:
-        prepare = getattr(self.module, "prepare_image", None)
-        if callable(prepare):  # two tiles (top and bottom owned) so the statistics are gathered, not per-input
+        prepare = image_statistics(self.module)
+        if prepare is not None:  # two tiles (top and bottom owned) so the statistics are gathered, not per-input
             inf, half = float("inf"), self.x.shape[-2] // 2
             tiles = [(self.x[0], (0, 0), (-inf, half), (-inf, inf)), (self.x[0], (0, 0), (half, inf), (-inf, inf))]
             self.handle = prepare(lambda: iter(tiles), tta=False)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..capabilities import image_statistics
 from ..errors import ZooError
 from ..interfaces import Backend, Runner
 from .ncnn_export import NcnnModel, UnsupportedModule, export_ncnn, trace_layers
@@ -71,7 +72,7 @@ class NcnnRunner(Runner):
         named = dict(module.named_modules()) if module is not None else {}
         self.se_blocks = [named[b.module] for b in model.se]  # their excite() turns a mean into a gate
         self._module, self._kept = module, KeptRuns()
-        if model.se and callable(getattr(module, "prepare_image", None)):  # image-wide SE: the tiler calls it
+        if model.se and image_statistics(module) is not None:  # image-wide SE: the tiler calls it
             self.prepare_image = self._prepare_image
         self.threads, self.workers = max(1, threads), max(1, min(workers, threads))
         self.preferred_tile = PREFERRED_TILE

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from ..capabilities import image_statistics
 from ..interfaces import Backend, Runner
 
 if TYPE_CHECKING:
@@ -25,8 +26,9 @@ class TorchRunner(Runner):
         cpu_bf16 = self.dtype == torch.bfloat16 and self.device.type == "cpu"
         self.layout = torch.channels_last if cpu_bf16 else torch.contiguous_format
         self.module = module.eval().to(self.device, self.dtype, memory_format=self.layout)
-        if callable(getattr(module, "prepare_image", None)):  # image-wide statistics: see zoo_core/infer/tiler.py
-            self.prepare_image = self.module.prepare_image
+        prepare = image_statistics(self.module)
+        if prepare is not None:  # image-wide statistics: see zoo_core/infer/tiler.py
+            self.prepare_image = prepare
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():

@@ -13,6 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..capabilities import graph_check
 from ..errors import WeightsError
 from ..interfaces import ConvertedWeights, WeightFormat
 from .conv_stack import WEIGHT_TYPES, SourceLayer, assign_layers
@@ -68,8 +69,8 @@ class NcnnFormat(WeightFormat):
         found = [src for layer in layers for src in _source(layer, read_layer_weights(layer, reader, str(param)), param)]
         if reader.pos != len(reader.data):
             raise WeightsError(f"'{binf}' has {len(reader.data) - reader.pos} bytes left over; it does not match '{param.name}'.")
-        check = getattr(module, "check_ncnn_graph", None)
-        if callable(check):
+        check = graph_check(module)
+        if check is not None:
             check(layers, str(param))
         types = WEIGHT_TYPES if any(isinstance(m, WEIGHT_TYPES[2:]) for m in module.modules()) else WEIGHT_TYPES[:2]
         return ConvertedWeights(state_dict=assign_layers(arch_id, module, found, str(param), types))

@@ -20,7 +20,7 @@ from torch import fx, nn
 from .ncnn_functions import concat_layer, function_layer
 from .ncnn_layer import Layer, UnsupportedModule  # noqa: F401  (re-exported: callers import them from here)
 from .ncnn_modules import module_layer
-from ..infer.image_se import is_se_block
+from ..capabilities import is_se_block, ncnn_layer
 from .ncnn_se import SeBlob, se_blobs, se_layers
 from .ncnn_unpad import unpad
 from .ncnn_write import (  # noqa: F401  (re-exported: callers import them from here)
@@ -45,7 +45,7 @@ class _Tracer(fx.Tracer):
     """fx's tracer, keeping modules that name their own ncnn layer (`ncnn_layer() -> (type, params)`) whole."""
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return callable(getattr(m, "ncnn_layer", None)) or is_se_block(m) or super().is_leaf_module(m, qualname)
+        return ncnn_layer(m) is not None or is_se_block(m) or super().is_leaf_module(m, qualname)
 
 
 def trace_layers(module: nn.Module) -> list[Layer]:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from ..capabilities import ncnn_layer
 from .ncnn_layer import Layer, UnsupportedModule
 
 
@@ -32,9 +33,9 @@ def function_layer(node: fx.Node, blob: dict[str, str]) -> Layer:
     """The layer for a call_function / call_method node."""
     name, dst, target = node.name, node.name, node.target
     tensors = [blob[a.name] for a in node.args if isinstance(a, fx.Node)]
-    if callable(getattr(target, "ncnn_layer", None)):  # a plugin's fx-wrapped function: (type, params) from
-        # its constant arguments
-        kind, params = target.ncnn_layer(*[a for a in node.args if not isinstance(a, fx.Node)], **node.kwargs)
+    names_layer = ncnn_layer(target)
+    if names_layer is not None:  # a plugin's fx-wrapped function: (type, params) from its constant arguments
+        kind, params = names_layer(*[a for a in node.args if not isinstance(a, fx.Node)], **node.kwargs)
         return Layer(kind, name, tensors, [dst], dict(params))
     if target is operator.getitem and len(tensors) == 1:
         return _crop(node, name, tensors[0], dst)

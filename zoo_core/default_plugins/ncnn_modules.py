@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..capabilities import ncnn_layer
 from .ncnn_layer import Layer, UnsupportedModule
 
 
@@ -63,8 +64,9 @@ def module_layer(m: nn.Module, name: str, src: str, dst: str) -> Layer | None:
         return _deconv(m, name, src, dst)
     if isinstance(m, (nn.Identity, nn.Dropout)):
         return None
-    if callable(getattr(m, "ncnn_layer", None)):  # a plugin's weightless module that names its ncnn layer
-        kind, params = m.ncnn_layer()
+    names_layer = ncnn_layer(m)
+    if names_layer is not None:  # a plugin's weightless module that names its ncnn layer
+        kind, params = names_layer()
         return Layer(kind, name, [src], [dst], dict(params))
     if isinstance(m, nn.PReLU):  # per-channel (or one shared) slope, stored untagged like ncnn's own files
         return Layer("PReLU", name, [src], [dst], {0: m.num_parameters}, [(m.weight.detach().cpu().numpy(), False)])

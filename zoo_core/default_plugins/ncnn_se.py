@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from ..capabilities import gathers_with_features, image_statistics
 from .ncnn_layer import Layer
 
 GATE_LAYER = "se_gate:"  # Input layer names: this prefix + the block's qualified module name
@@ -47,12 +48,6 @@ def se_blobs(layers: list[Layer]) -> tuple[SeBlob, ...]:
 
 def gathering_refusal(module: nn.Module, layers: list[Layer]) -> str | None:
     """Why ncnn cannot gather this module's image-wide SE means (its prepare_image takes no `features=`), or None."""
-    import inspect
-
-    prepare = getattr(module, "prepare_image", None)
-    if not se_blobs(layers) or not callable(prepare):
-        return None
-    params = inspect.signature(prepare).parameters
-    if "features" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    if not se_blobs(layers) or image_statistics(module) is None or gathers_with_features(module):
         return None
     return "its prepare_image takes no features= hook (zoo_core/infer/image_se.py), so ncnn cannot gather its SE means"

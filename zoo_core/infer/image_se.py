@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import capabilities
 from ..errors import ZooError
 
 TileSource = Callable[[], Iterator[tuple]]
@@ -111,8 +112,8 @@ def _image_mean(block: nn.Module, tiles: TileSource, features: Features, stride:
 
 
 def is_se_block(m: nn.Module) -> bool:
-    """Whether `m` declares itself an image-wide SE block: it has `gate`, `stop_here` and `excite`."""
-    return all(hasattr(m, a) for a in ("gate", "stop_here", "excite"))
+    """Whether `m` declares itself an image-wide SE block (zoo_core.capabilities.SEBlock)."""
+    return capabilities.is_se_block(m)
 
 
 def se_blocks(model: nn.Module) -> list[nn.Module]:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..architecture import Geometry
+from ..capabilities import image_statistics
 
 Runner = Callable[[torch.Tensor], torch.Tensor]
 TileReader = Callable[[np.ndarray, np.ndarray], torch.Tensor]  # (rows, cols) → CHW float tile
@@ -137,8 +138,8 @@ def iter_tiles(
     s, ctx, off = geometry.scale, geometry.context, geometry.offset
     crop = (ctx - off) * s  # output pixels per side that came from context, not from the tile itself
     todo = plan.tiles()
-    prepare = getattr(runner, "prepare_image", None)  # a runner with image-wide statistics (SE blocks) sees every tile first
-    handle = prepare(lambda: _image_tiles(read, plan, h, w), tta=tta) if callable(prepare) else None
+    prepare = image_statistics(runner)  # a runner with image-wide statistics (SE blocks) sees every tile first
+    handle = prepare(lambda: _image_tiles(read, plan, h, w), tta=tta) if prepare is not None else None
     try:
         for i in range(0, len(todo), max(1, batch)):
             chunk = todo[i:i + max(1, batch)]

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from ..architecture import Geometry
+from ..capabilities import image_statistics
 from ..cards import Card
 from ..tile_plan import TilePlanner
 from ..errors import ImageError, WeightsError, ZooError
@@ -99,7 +100,7 @@ class Upscaler:
 
     def _tile_runner(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """`_checked`, carrying the runner's prepare_image hook (image-wide statistics) to the tiler."""
-        prepare = getattr(self.runner, "prepare_image", None)
+        prepare = image_statistics(self.runner)
         if prepare is None:
             return self._checked
 
@@ -126,7 +127,7 @@ class Upscaler:
         tile, batch = self._tile(tile_size), self._batch()
         if tile_size or max(h, w) <= tile or self.planner is None:
             return tile, batch
-        gathers = callable(getattr(self.runner, "prepare_image", None))
+        gathers = image_statistics(self.runner) is not None
         return self.planner.layout(h, w, tile, batch, gathers=gathers)
 
     def _batch(self) -> int:

@@ -1,37 +1,21 @@
-"""What a model may offer the trainer beyond forward(): its own initialisations and a memory-saving forward."""
+"""How the trainer uses what a model may offer beyond forward() (declared in zoo_core/capabilities.py)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Iterator
 
+from ..capabilities import Checkpointable, Initialisable, init_schemes
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
-
-@runtime_checkable
-class Initialisable(Protocol):
-    """A model with named starting points (`model.init: NAME` in a config)."""
-
-    init_schemes: tuple[str, ...]
-
-    def init_weights(self, scheme: str) -> None:
-        """Set the weights to the named starting point."""
-
-
-@runtime_checkable
-class Checkpointable(Protocol):
-    """A model with a gradient-checkpointed training forward (`optim.checkpointing: true`)."""
-
-    def forward_checkpoint(self, x: torch.Tensor) -> torch.Tensor:
-        """The same output as forward(x), recomputing activations in backward to save memory."""
+__all__ = ["Checkpointable", "Initialisable", "checkpointed_forward", "init_weights", "require_checkpointing"]
 
 
 def init_weights(model: object, name: str, scheme: str) -> None:
     """Apply the model's own named initialisation; `name` (the architecture) is for the error."""
-    schemes = tuple(model.init_schemes) if isinstance(model, Initialisable) else ()
+    schemes = init_schemes(model)
     if scheme not in schemes:
         offered = ", ".join(schemes) or "none"
         raise ConfigError(f"model.init is '{scheme}', but architecture '{name}' offers: {offered}. "
