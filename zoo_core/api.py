@@ -172,7 +172,8 @@ def _usable(name: str, card: Card, module: torch.nn.Module, device: str, precisi
     reason = chosen.supports(card, module, device=device, precision=precision)
     if reason:
         raise ZooError(f"Backend '{chosen.name}' cannot run '{card.name}' on {device} in {precision}: {reason}. "
-                       "Use --backend torch (the reference), or another --device or --precision.")
+                       + ("Use another --device or --precision." if chosen.name == "torch" else
+                          "Use --backend torch (the reference), or another --device or --precision."))
     return chosen
 
 
@@ -235,9 +236,9 @@ def load(
     """
     if precision not in PRECISIONS:
         raise ZooError(f"Unknown precision '{precision}'. Use one of: {', '.join(PRECISIONS)}.")
-    from .numbers import optional  # checked before `or` below turns a 0 into the default
+    from .numbers import TILE, optional  # checked before `or` below turns a 0 into the default
 
-    tile_size = optional("tile_size", tile_size, lo=1, hi=65536, text=False)
+    tile_size = optional("tile_size", tile_size, **TILE, text=False)
     batch_size = optional("batch_size", batch_size, lo=1, hi=4096, text=False)
     threads = optional("threads", threads, lo=1, hi=4096, text=False)
     from .infer.upscaler import Upscaler

@@ -57,6 +57,8 @@ class Architecture:
     # One CPU tile's peak memory over its widest fp32 feature map (benchmarks/probe_working_set.py), or a function
     # of the hyperparameters: sizes the default tile within cost.TILE_BUDGET. None: cost.WORKING_SET (24).
     working_set: float | Callable[[Mapping[str, Any]], float] | None = None
+    # (lowest, highest) an integer hyperparameter may take, e.g. {"channels": (1, 2048)}; others: int_bounds()
+    limits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     _defaults: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)  # filled once
 
     def __post_init__(self) -> None:
@@ -126,7 +128,8 @@ class Architecture:
                 raise ZooError(f"{field_name} must be true or false, got {value!r:.40}.")
             return value
         if isinstance(default, int):
-            return number(field_name, value, lo=0, hi=1_000_000, text=False)
+            lo, hi = self.limits.get(key) or int_bounds(default)
+            return number(field_name, value, lo=lo, hi=hi, text=False, hint=f"The default is {default}.")
         if isinstance(default, float):
             return number(field_name, value, kind=float, text=False)
         return value
@@ -164,6 +167,20 @@ class Architecture:
         return capabilities.require(self.id, self.builder()(**hp))
 
 
+INT_GROWTH = 8  # an undeclared integer hyperparameter may be up to 8x its default (at least 64): width, depth, scale
+
+
+def int_bounds(default: int) -> tuple[int, int]:
+    """The range of an integer hyperparameter the architecture declares no `limits` for: 1 (0 when its default
+    is 0) to 8x its default, at least 64.
+
+    Wide enough for the usual variants of a family (channels 32 -> 256, RRDB blocks 1 -> 64), narrow enough that a card or
+    flag cannot ask for a network that takes the machine's memory or minutes to describe (channels 1e6, units 1e6);
+    a plugin whose family needs more declares limits={'channels': (1, 2048)}.
+    """
+    return (1 if default >= 1 else 0), max(64, INT_GROWTH * default)
+
+
 WORKING_SET_EXPECTED = ("a number from 1 to 1000 (benchmarks/probe_working_set.py measures it), a function of the "
                         "hyperparameters or None")
 
@@ -198,6 +215,10 @@ def check_fields(arch: Architecture) -> None:
             fail(name, "a string")
     if not (arch.working_set is None or callable(arch.working_set) or working_set_ok(arch.working_set)):
         fail("working_set", WORKING_SET_EXPECTED)
+    if not isinstance(arch.limits, Mapping) or not all(
+            isinstance(v, tuple) and len(v) == 2 and all(whole(x, 0) for x in v) and v[0] <= v[1]
+            for v in arch.limits.values()):
+        fail("limits", "a mapping of hyperparameter names to (lowest, highest) whole numbers")
     if arch.default_card is not None and not isinstance(arch.default_card, str):
         fail("default_card", "a card name (a string) or None")
     hp = arch.hyperparameters

@@ -4,7 +4,8 @@ Never over an input of the same command; a temp file in the target's folder, ren
 when complete; the temp file removed on any exception, Ctrl-C (SIGINT) and SIGTERM; and a temp file left
 by a killed process (SIGKILL, power cut) removed by the next run that writes into that folder.
 Temp names carry the writer's process id, `.NAME.zoo<PID>-XXXX.part`, so a live writer's file is never
-taken for a leftover.
+taken for a leftover. And only a new name or a regular file is ever replaced: never a folder, a device
+(/dev/null), a pipe or a socket, nor a symbolic link to one (`writable_target`).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import errno
 import os
 import re
 import signal
+import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
@@ -62,6 +64,27 @@ def refuse_inputs(out: Path, inputs: Iterable[Path], error: type[ZooError] = Zoo
     for src in inputs:
         if same_file(Path(out), Path(src)):
             raise error(f"{out}: is an input of this command; zoo never overwrites inputs. Choose another {flag}.")
+
+
+KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+         (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
+
+
+def writable_target(path: Path, error: type[ZooError] = ZooError) -> None:
+    """Raise `error` unless `path` is a new name, a regular file, or a link to one (or to nothing): the only things
+    a rename may replace. A device or pipe would be swapped for a plain file; a link to one means the device."""
+    try:
+        mode = os.lstat(path).st_mode
+        link = stat.S_ISLNK(mode)
+        if link:
+            mode = os.stat(path).st_mode
+    except OSError:  # no such name, a dangling or looping link: the write itself says what is wrong, if anything
+        return
+    kind = next((what for test, what in KINDS if test(mode)), None if stat.S_ISREG(mode) else "not a regular file")
+    if kind:
+        shown = f"is a symbolic link to {kind}" if link else f"is {kind}"
+        raise error(f"{path}: {shown}; zoo writes only regular files and never replaces anything else. "
+                    "Give a file name (a new one, or a regular file to replace).")
 
 
 def _alive(pid: int) -> bool:
@@ -124,6 +147,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None], error: type[ZooE
     tmp: str | None = None
     with interrupt_on_term():
         try:
+            writable_target(path, error)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _clean_once(path.parent)

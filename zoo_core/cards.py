@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from .card_paths import check_card_paths
 from .errors import CardError, WeightsError
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~20x faster, `zoo list` reads every card
@@ -155,6 +156,7 @@ def parse_card(data: Any, where: str = "<memory>") -> Card:
         if not isinstance(f, dict):
             raise CardError(f"{where}: 'upstream.files[{i}]' must be a mapping with path and sha256.")
         _check(where, f, UPSTREAM_FILE, f"upstream.files[{i}].")
+    check_card_paths(weights, upstream, where)  # before anything is read from them
     return Card(
         name=data["name"],
         architecture=data["architecture"],

@@ -14,6 +14,8 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -202,6 +204,42 @@ def cost_key(arch: Architecture, hyperparameters: Mapping[str, Any] | None = Non
     }, sort_keys=True, default=str)
 
 
+def _valid_entry(entry: Any) -> bool:
+    """Whether a costs.json entry has the shape `cost` gives (a hand-edited or damaged file may not)."""
+    def num(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("parameters"), int) or not num(entry["parameters"]):
+        return False
+    if not all(num(entry.get(k)) for k in ("macs_per_input_pixel", "macs_per_output_pixel")):
+        return False
+    layers = entry.get("widest_layers")
+    return isinstance(layers, list) and all(isinstance(r, list) and len(r) == 5 and all(map(num, r)) for r in layers)
+
+
+def _read_table(path: Path) -> dict[str, Any]:
+    """The costs table; a damaged file (not JSON, not a mapping, nested too deep) is left to be rewritten, with a warning."""
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, RecursionError):
+        table = None
+    if not isinstance(table, dict):
+        _warn_once(path, "is not a table of model costs zoo wrote; ignoring it (it is rewritten as models are measured)")
+        return {}
+    return table
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(path: Path, what: str) -> None:
+    if str(path) not in _WARNED:
+        _WARNED.add(str(path))
+        logging.getLogger("zoo").warning("zoo: warning: %s %s.", path, what)
+
+
 def cached_cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> dict[str, Any]:
     """`cost(...)`, measured once and then read from $ZOO_HOME/costs.json (no torch import on a hit)."""
     from .weights.cache import zoo_home
@@ -210,14 +248,11 @@ def cached_cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = 
     if key is None:
         return cost(arch, hyperparameters, size)
     path = zoo_home() / "costs.json"
-    try:
-        table = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        table = {}
-    if not isinstance(table, dict):
-        table = {}
-    if isinstance(table.get(key), dict):
+    table = _read_table(path)
+    if _valid_entry(table.get(key)):
         return table[key]
+    if key in table:
+        _warn_once(path, f"has a malformed entry for '{arch.id}'; measuring it again")
     figures = cost(arch, hyperparameters, size)
     table[key] = figures
     try:

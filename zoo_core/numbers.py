@@ -89,3 +89,7 @@ def flag(name: str, *, kind: type = int, lo: float | None = None, hi: float | No
             raise argparse.ArgumentTypeError(str(err)) from None
     parse.__name__ = "integer" if kind is int else "number"
     return parse
+
+
+# Ranges shared by the CLI flags, zoo.load() and the web page, so that each says the same thing.
+TILE = {"lo": 8, "hi": 65536}  # the tiler's smallest tile (infer/tiler.py MIN_TILE): smaller ones are all context

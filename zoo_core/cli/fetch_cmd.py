@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..api import get_card, list_models, locate_weights
 from ..cards import Card
-from ..errors import UnknownNameError, ZooError
+from ..errors import UnknownNameError, ZooError, one_line
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def cards_named(names: list[str]) -> list[Card]:
 
 
 def _warn(message: str) -> None:
-    print(f"zoo: warning: {message}", file=sys.stderr)
+    print(f"zoo: warning: {one_line(message)}", file=sys.stderr)  # a setting cannot forge a line
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -53,6 +53,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             path, how = locate_weights(card, upstream_dir=args.upstream, progress=not args.quiet, notify=_warn)
             print(f"{card.name}: {path} ({how}, sha256 {card.weights['sha256'][:16]}… verified)")
         except ZooError as err:
-            print(f"zoo: error: {err}", file=sys.stderr)
+            print(f"zoo: error: {one_line(str(err))}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0

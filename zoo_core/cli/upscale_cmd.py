@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import ZooError, one_line
 
 
-from ..numbers import flag
+from ..numbers import TILE, flag
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="output format (default png; animations keep theirs)")
     p.add_argument("--quality", type=flag("--quality", lo=1, hi=100), default=95, help="JPEG/WebP/AVIF/HEIC/JPEG XL quality 1..100 (default 95; 100: lossless where the format has it)")
     p.add_argument("--weights", type=Path, help="local safetensors overriding the card's weights")
-    p.add_argument("--tile", type=flag("--tile", lo=1, hi=65536), default=None, help="largest tile side in input pixels "
+    p.add_argument("--tile", type=flag("--tile", **TILE), default=None, help="largest tile side in input pixels "
                    "(default 256 on CPU, 512 on GPU); tiling never changes the result")
     p.add_argument("--batch", type=flag("--batch", lo=1, hi=4096), default=None, help="tiles per batch (default: the backend's preference, e.g. 2 for ncnn on CPU, 4 on GPU)")
     p.add_argument("--tta", action="store_true", help="8-way flip/transpose ensemble (8× slower)")
@@ -57,7 +57,7 @@ def _models(args: argparse.Namespace, device: str):  # -> (first, rest, scale)
     from ..infer.scaling import plan_cards
 
     base = get_card(args.model) if args.model else default_card()
-    scale = float(args.scale or base.scale)
+    scale = float(base.scale if args.scale is None else args.scale)  # -s 0 is refused, not the default
     if base.scale <= 1 and scale != 1:
         raise ZooError(f"Model '{base.name}' does not enlarge (scale 1); use -s 1 or pick an upscaling model.")
     chosen = plan_cards(list_models(), base, noise=args.noise, style=args.style, scale=scale)
@@ -67,7 +67,8 @@ def _models(args: argparse.Namespace, device: str):  # -> (first, rest, scale)
     from_file = bool(args.model) and args.model.endswith((".yaml", ".yml")) and chosen.first is base
     first = load(args.model if from_file else chosen.first.name, **kw)  # type: ignore[arg-type]
     # --weights or a card file replaces one model: use that model for every pass
-    same = args.weights or from_file or chosen.rest.name == chosen.first.name
+    # one pass (or one card for all) loads nothing more
+    same = args.weights or from_file or chosen.passes == 1 or chosen.rest.name == chosen.first.name
     rest = first if same else load(chosen.rest.name, **kw)
     return first, rest, scale
 

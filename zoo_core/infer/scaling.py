@@ -43,6 +43,11 @@ def _family(cards: Sequence[Card], base: Card, style: str) -> list[Card]:
             and (c.trained or c is base)]  # an untrained sibling cannot run a pass
 
 
+def _others(card: Card) -> dict:
+    """The variant fields other than noise_level (style, conservative…): which member of a family a card is."""
+    return {k: v for k, v in card.variants.items() if k != "noise_level"}
+
+
 def plan_cards(cards: Sequence[Card], base: Card, *, noise: int | None, style: str | None, scale: float) -> PassPlan:
     """Pick cards from card fields: `noise`/`style` select a sibling of `base` (same architecture and scale).
 
@@ -66,7 +71,9 @@ def plan_cards(cards: Sequence[Card], base: Card, *, noise: int | None, style: s
                 f"No '{base.architecture}' model for style '{style}' with noise level {want} "
                 f"(installed noise levels for that style: {have}). Choose -n from those, or run 'zoo list'."
             )
-    plain = next((c for c in fam if c.noise_level == -1), first)  # later passes only enlarge, as waifu2x does
+    # later passes only enlarge, as waifu2x does, with the member the user chose (same variants but noise_level:
+    # realcugan-se-4x, never its -conservative sibling); a family with no plain sibling repeats `first`
+    plain = next((c for c in fam if c.noise_level == -1 and _others(c) == _others(first)), first)
     return PassPlan(first, plain, passes_for(base.scale, scale))
 
 

@@ -81,9 +81,9 @@ class Upscaler:
 
     def __post_init__(self) -> None:
         """Check the sizes given to zoo.load (None keeps the backend's preference)."""
-        from ..numbers import optional
+        from ..numbers import TILE, optional
 
-        self.tile_size = optional("tile_size", self.tile_size, lo=1, hi=65536, text=False)
+        self.tile_size = optional("tile_size", self.tile_size, **TILE, text=False)
         self.batch_size = optional("batch_size", self.batch_size, lo=1, hi=4096, text=False)
 
     def _checked(self, batch: torch.Tensor) -> torch.Tensor:

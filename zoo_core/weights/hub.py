@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from ..card_paths import REPO_RE as REPO_PATTERN, check_relative, check_repo_id, check_revision
 from ..cards import Card
-from ..errors import FetchError
+from ..errors import FetchError, one_line
 from .problems import SettingError
 
 ENV_REPO = "ZOO_HUB_REPO"
-REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+REPO_RE = re.compile(REPO_PATTERN.pattern + r"\Z")  # ORG/NAME, nothing before or after (not even a newline)
 TRUE = {"1", "on", "yes", "true"}
 
 
@@ -39,20 +40,41 @@ class HubLocation:
 
 
 def hub_location(card: Card) -> HubLocation:
-    """The card's repo/file/revision, with ZOO_HUB_REPO=ORG/NAME[@REV] taking precedence."""
+    """The card's repo/file/revision, with ZOO_HUB_REPO=ORG/NAME[@REV] taking precedence; every part checked so
+    that nothing huggingface_hub writes (refs, snapshots) can land outside its cache."""
     w = card.weights
     repo, revision = w["repo_id"], w["revision"]
     override = os.environ.get(ENV_REPO, "").strip()
+    where = f"{ENV_REPO}={one_line(override)!r:.120}"
     if override:
         repo, _, rev = override.partition("@")
         revision = rev or revision
-        if not REPO_RE.match(repo):
-            raise SettingError(f"{ENV_REPO}={override!r} is not ORG/NAME[@REVISION]. Fix the variable or unset it.")
-    name = w["filename"]
-    if not name or name.startswith("/") or "\\" in name or ".." in name.split("/"):
-        raise SettingError(f"{card.source}: field 'weights.filename' {name!r} must be a file name inside the Hub "
-                         "repo (no '..', no leading '/'). Fix the card.")
-    return HubLocation(repo_id=repo, filename=name, revision=revision)
+        check_repo_id(repo, "ORG/NAME", where, SettingError)
+        if rev:
+            check_revision(rev, "@REVISION", where, SettingError)
+    check_repo_id(w["repo_id"], "field 'weights.repo_id'", card.source, SettingError)
+    check_revision(w["revision"], "field 'weights.revision'", card.source, SettingError)
+    check_relative(w["filename"], "weights.filename", card.source, SettingError)
+    return HubLocation(repo_id=repo, filename=w["filename"], revision=revision)
+
+
+ENDPOINT_HELP = "Fix: set it to the Hub's address such as https://huggingface.co (or a mirror's), or unset it."
+
+
+def checked_endpoint(value: str) -> str:
+    """HF_ENDPOINT as an http(s) URL with a host and a valid port; SettingError in one line otherwise."""
+    shown = f"HF_ENDPOINT={one_line(value)!r:.120}"
+    if not value.isprintable() or len(value) > 2000:
+        raise SettingError(f"{shown} holds control characters or is too long. {ENDPOINT_HELP}")
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError for 99999 or 'abc'
+    except ValueError as exc:
+        raise SettingError(f"{shown} is not a URL ({exc}). {ENDPOINT_HELP}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingError(f"{shown} is not an http:// or https:// URL with a host name. {ENDPOINT_HELP}")
+    del port
+    return value
 
 
 def hub_settings() -> dict[str, Any]:
@@ -64,7 +86,7 @@ def hub_settings() -> dict[str, Any]:
     offline_env = os.environ.get("HF_HUB_OFFLINE")
     offline = offline_env.strip().lower() in TRUE if offline_env is not None else constants.HF_HUB_OFFLINE
     return {
-        "endpoint": (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/"),
+        "endpoint": checked_endpoint(os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/"),
         "cache_dir": cache or constants.HF_HUB_CACHE,
         "offline": bool(offline),
     }
@@ -137,34 +159,41 @@ def endpoint_reachable(endpoint: str, timeout: float = 3.0) -> bool:
         return False
 
 
-def _hf_download(card: Card, loc: HubLocation, settings: dict[str, Any], progress: bool, force: bool) -> Path:
+def _hf_download(card: Card, loc: HubLocation, settings: dict[str, Any], progress: bool, force: bool,
+                 max_bytes: int) -> Path:
     from huggingface_hub import hf_hub_download
+
+    from .hub_limits import HubLimitError, bounded
 
     if not settings["offline"] and not endpoint_reachable(settings["endpoint"]):  # callers tried the cache first
         raise FetchError(f"Could not download '{card.name}' ({loc}): {_unreachable(settings)}.")
     try:
-        return Path(hf_hub_download(
-            repo_id=loc.repo_id, filename=loc.filename, revision=loc.revision, cache_dir=settings["cache_dir"],
-            endpoint=settings["endpoint"], local_files_only=settings["offline"], force_download=force,
-            tqdm_class=None if progress else _silent_tqdm(),
-        ))
+        with bounded(max_bytes):  # a total time and size: huggingface_hub bounds only each read
+            return Path(hf_hub_download(
+                repo_id=loc.repo_id, filename=loc.filename, revision=loc.revision, cache_dir=settings["cache_dir"],
+                endpoint=settings["endpoint"], local_files_only=settings["offline"], force_download=force,
+                tqdm_class=None if progress else _silent_tqdm(),
+            ))
+    except HubLimitError as exc:
+        raise FetchError(f"Could not download '{card.name}' ({loc}): {exc}.") from None
     except Exception as exc:  # network, offline mode, 404, auth: all mean "not from the Hub"
         raise FetchError(f"Could not download '{card.name}' ({loc}): {_reason(exc, loc, settings)}.") from None
 
 
-def download(card: Card, *, progress: bool = True, wrong_digest: Callable[[Path], str | None]) -> Path:
+def download(card: Card, *, progress: bool = True, wrong_digest: Callable[[Path], str | None],
+             max_bytes: int = 2 << 30) -> Path:
     """hf_hub_download the card's file at its pinned revision; a file with the wrong sha256 is deleted.
 
     `wrong_digest` is the resolver's check (None: the card's sha256). A bad copy already in the cache is
     replaced by one fresh download; if the Hub itself serves bad bytes, they are deleted and HubCorruptError
-    says so.
+    says so. A download may take at most `max_bytes` and the time those need (hub_limits.py).
     """
     loc, settings = hub_location(card), hub_settings()
-    path = _hf_download(card, loc, settings, progress, force=False)
+    path = _hf_download(card, loc, settings, progress, force=False, max_bytes=max_bytes)
     got = wrong_digest(path)
     if got is not None and not settings["offline"]:
         remove_cached(path)  # a damaged cache blob: hf_hub_download would keep returning it
-        path = _hf_download(card, loc, settings, progress, force=True)
+        path = _hf_download(card, loc, settings, progress, force=True, max_bytes=max_bytes)
         got = wrong_digest(path)
     if got is not None:
         remove_cached(path)

@@ -8,14 +8,13 @@ Each source wraps one module (cache, hub, upstream); none imports another's.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
+from ..card_paths import inside, plugin_package_dir, split_reference
 from ..cards import Card
-from ..errors import FetchError, WeightsError
+from ..errors import FetchError, WeightsError, ZooError
 from . import hub, upstream
 from .cache import rebuilt_path
 
@@ -34,18 +33,10 @@ class Source(Protocol):
 
 
 def package_file(spec: str, card: Card) -> Path:
-    """Resolve 'package:relative/path' (or a path relative to the card file) to a real path."""
-    if ":" in spec and not os.path.isabs(spec):
-        pkg, rel = spec.split(":", 1)
-        try:
-            return Path(str(resources.files(pkg).joinpath(rel)))
-        except ModuleNotFoundError:
-            raise WeightsError(
-                f"{card.source}: weights.file names package '{pkg}', which is not installed. "
-                f"Fix: pip install the plugin that ships '{card.name}'."
-            ) from None
-    path = Path(spec)
-    return path if path.is_absolute() else Path(card.source).parent / path
+    """'package:relative/path' (an installed zoo plugin's package) or a path beside the card, kept inside its root."""
+    pkg, rel = split_reference(spec, card.source)
+    root = plugin_package_dir(pkg, card.name, card.source) if pkg else Path(card.source).parent
+    return inside(root, rel, "weights.file", card.source, WeightsError)
 
 
 class LocalFile:
@@ -85,6 +76,19 @@ class HubCache:
         return path if path is not None and wrong_digest(path) is None else None
 
 
+def expected_bytes(card: Card) -> int:
+    """The most bytes the card's weights can take, from its network's parameter count (measured once, cached)."""
+    from ..cost import cached_cost
+    from ..registry import get_registry
+    from .hub_limits import max_download_bytes
+
+    try:
+        params = int(cached_cost(get_registry().architecture(card.architecture), card.hyperparameters)["parameters"])
+    except ZooError:  # an architecture not installed: the download is still bounded, by a fixed size
+        params = None
+    return max_download_bytes(params)
+
+
 @dataclass(frozen=True)
 class Hub:
     """A download from the Hugging Face Hub at the card's pinned revision."""
@@ -94,7 +98,9 @@ class Hub:
 
     def find(self, card: Card, wrong_digest: Check) -> Path | None:
         """hf_hub_download; FetchError says why the Hub could not give the file."""
-        return hub.download(card, progress=self.progress, wrong_digest=wrong_digest) if card.on_hub else None
+        if not card.on_hub:
+            return None
+        return hub.download(card, progress=self.progress, wrong_digest=wrong_digest, max_bytes=expected_bytes(card))
 
 
 @dataclass(frozen=True)
