@@ -42,6 +42,44 @@ def first_look(plan: VideoPlan) -> tuple[Look, Fraction, Fraction | None, int]:
         return look(frame, vs), tb, Fraction(rate) if rate else None, frames
 
 
+def _declared(vs: Any) -> float | None:
+    """The video stream's own duration in seconds, from the container (a Matroska DURATION tag too), if it says."""
+    if vs.duration:
+        return float(vs.duration * Fraction(vs.time_base))
+    tag = vs.metadata.get("DURATION", "")
+    try:
+        h, m, sec = tag.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
+
+
+def scan(plan: VideoPlan) -> int:
+    """Read every video packet (no decoding, seconds for an episode): the frame count, and a cut or damaged file
+    refused here, before any work, rather than upscaled to a shorter result."""
+    import av
+
+    count, end = 0, 0.0
+    with av.open(str(plan.src)) as inp:
+        vs = inp.streams[plan.video]
+        tb = Fraction(vs.time_base)
+        try:
+            for p in inp.demux(vs):
+                if p.size and p.pts is not None:
+                    count += 1
+                    end = max(end, float((p.pts + (p.duration or 0)) * tb))
+        except av.FFmpegError as exc:
+            raise ImageError(f"{plan.src}: the video is damaged after {count} frames ({exc}); "
+                             "nothing was written. Repair or re-download it.") from None
+        declared, rate = _declared(vs), float(vs.guessed_rate or 25)
+        start = float((vs.start_time or 0) * tb)
+        if declared and start + declared - end > max(2 / rate, 0.01 * declared):
+            raise ImageError(f"{plan.src}: the video stops at {end - start:.2f} s but says it lasts {declared:.2f} s: "
+                             "the file is cut (an unfinished download or copy?); nothing was written. "
+                             "Use the complete file.")
+    return count
+
+
 def _fingerprint(plan: VideoPlan, extra: dict[str, Any]) -> str:
     """What makes segments reusable: the input file as it is, the encoder settings and the model choice."""
     st = os.stat(plan.src)
@@ -86,6 +124,8 @@ def process_video(src: Path, dst: Path, vopts: VideoOptions, upscale: Callable[[
 
     plan = plan_video(src, dst, vopts)
     lk, tb, rate, frames = first_look(plan)
+    if not vopts.start and vopts.duration is None:
+        frames = scan(plan) or frames
     size = target(lk, scale)
     pix_fmt = pix_fmt_for(plan.vcodec, lk, plan.vcodec in TEN_BIT)
     _check_size(plan, size, pix_fmt)

@@ -42,9 +42,9 @@ def look(frame: Any, stream: Any) -> Look:
     name = fmt.name
     chroma = "444" if "444" in name or name.startswith(("gbr", "rgb", "bgr")) else "422" if "422" in name else "420"
     matrix = None
-    for side in frame.side_data:
-        if "DISPLAYMATRIX" in str(getattr(side, "type", "")).upper():
-            matrix = tuple(int(v) for v in np.frombuffer(bytes(side), dtype="<i4")[:9])
+    for key in frame.side_data:  # the container's rotation/flips, which the decoder hands to each frame
+        if "DISPLAYMATRIX" in str(key).upper():
+            matrix = tuple(int(v) for v in np.frombuffer(bytes(memoryview(frame.side_data[key])), dtype="<i4")[:9])
     sar = stream.codec_context.sample_aspect_ratio or stream.sample_aspect_ratio
     return Look(frame.width, frame.height, depth, chroma, int(frame.colorspace), int(frame.color_range),
                 int(frame.color_primaries), int(frame.color_trc), matrix, Fraction(sar) if sar else None)

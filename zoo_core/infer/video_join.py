@@ -9,7 +9,7 @@ from typing import Any, BinaryIO, Iterator
 
 from .video_frames import Look, configure
 from .video_plan import SKIPPED_TAGS, VideoPlan
-from .video_segments import done_segments, read_packets, seg_path
+from .video_segments import decode_times, done_segments, read_packets, read_pts, seg_path
 
 AUDIO_CODEC = {"webm": "libopus", "matroska": "libopus"}  # --audio reencode: else AAC (mp4, mov)
 
@@ -21,13 +21,16 @@ def _tags(meta: dict[str, str]) -> dict[str, str]:
 def _video_packets(work: Path, stream: Any, tb: Fraction) -> Iterator[tuple[float, int, Any]]:
     import av
 
+    last = None
     for i in sorted(done_segments(work)):
-        for pts, dts, dur, key, data in read_packets(seg_path(work, i)):
+        dts_list = decode_times(read_pts(seg_path(work, i)), last)
+        for (pts, _, dur, key, data), dts in zip(read_packets(seg_path(work, i)), dts_list):
             pkt = av.Packet(data)
             pkt.pts, pkt.dts, pkt.duration, pkt.time_base = pts, dts, dur, tb
+            last = dts
             pkt.is_keyframe = key
             pkt.stream = stream
-            yield float((dts if dts is not None else pts or 0) * tb), 0, pkt
+            yield float(dts * tb), 0, pkt
 
 
 def _input_packets(inp: Any, plan: VideoPlan, out_streams: dict[int, Any], bounds: tuple[float, float | None],

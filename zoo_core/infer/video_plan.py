@@ -64,8 +64,7 @@ class VideoPlan:
 
 def describe(stream: Any) -> str:
     """'stream #2 (audio, aac, jpn)' for messages."""
-    codec = getattr(getattr(stream, "codec_context", None), "name", None) or getattr(stream, "codec_name", None) \
-        or stream.metadata.get("mimetype", "?")
+    codec = codec_name(stream) or stream.metadata.get("mimetype", "?")
     lang = stream.metadata.get("language")
     name = stream.metadata.get("filename")
     return f"stream #{stream.index} ({stream.type}, {codec}" + (f", {lang}" if lang else "") + \
@@ -74,8 +73,8 @@ def describe(stream: Any) -> str:
 
 def codec_name(stream: Any) -> str:
     """The stream's codec name ('' for an attachment)."""
-    ctx = getattr(stream, "codec_context", None)
-    return getattr(ctx, "name", None) or ""
+    codec = getattr(getattr(stream, "codec_context", None), "codec", None)
+    return getattr(codec, "canonical_name", None) or getattr(codec, "name", None) or ""  # subrip, not its decoder srt
 
 
 def container_for(dst: Path) -> str:

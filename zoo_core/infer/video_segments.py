@@ -49,9 +49,32 @@ def read_packets(path: Path) -> Iterator[tuple[int | None, int | None, int, bool
             yield (None if pts == NONE else pts), (None if dts == NONE else dts), dur, bool(key), f.read(size)
 
 
-def _write_packet(f: BinaryIO, pkt: Any) -> None:
+def read_pts(path: Path) -> list[int]:
+    """The presentation timestamps of a segment's packets, in decode order (headers only: the data is skipped)."""
+    out = []
+    with open(path, "rb") as f:
+        f.seek(len(MAGIC))
+        while head := f.read(HEAD.size):
+            pts, _, _, _, size = HEAD.unpack(head)
+            out.append(pts)
+            f.seek(size, os.SEEK_CUR)
+    return out
+
+
+def decode_times(pts: list[int], after: int | None) -> list[int]:
+    """Decode timestamps for packets in decode order: each at or before its pts, strictly increasing, and after
+    `after` (the previous segment's last). Encoders' own are not trusted: libx265 leaves some unset."""
+    order = sorted(pts)
+    lag = max([0] + [o - p for o, p in zip(order, pts)])
+    dts = [o - lag for o in order]
+    if after is not None and dts and dts[0] <= after:
+        dts = [max(d, after + 1 + i) for i, d in enumerate(dts)]
+    return dts
+
+
+def _write_packet(f: BinaryIO, pkt: Any, duration: int) -> None:
     pts, dts = pkt.pts, pkt.dts
-    f.write(HEAD.pack(NONE if pts is None else pts, NONE if dts is None else dts, pkt.duration or 0,
+    f.write(HEAD.pack(NONE if pts is None else pts, NONE if dts is None else dts, duration,
                       int(pkt.is_keyframe), pkt.size))
     f.write(bytes(pkt))
 
@@ -64,6 +87,7 @@ class Segments:
         self.args = (plan, lk, size, pix_fmt, tb, rate)
         self.work = work
         self.current: tuple[int, Any, BinaryIO, Path] | None = None
+        self.durations: dict[int, int] = {}  # pts → the input frame's duration (libx265 leaves packets' unset)
 
     def _open(self, seg: int) -> None:
         import av
@@ -82,8 +106,9 @@ class Segments:
             self.finish()
             self._open(seg)
         _, ctx, f, _ = self.current  # type: ignore[misc]
+        self.durations[frame.pts] = frame.duration
         for pkt in ctx.encode(frame):
-            _write_packet(f, pkt)
+            _write_packet(f, pkt, self.durations.pop(pkt.pts, pkt.duration or 0))
 
     def finish(self) -> None:
         """Flush the encoder and rename the segment into place: from now on --resume keeps it."""
@@ -92,7 +117,8 @@ class Segments:
         seg, ctx, f, part = self.current
         self.current = None
         for pkt in ctx.encode(None):
-            _write_packet(f, pkt)
+            _write_packet(f, pkt, self.durations.pop(pkt.pts, pkt.duration or 0))
+        self.durations.clear()
         f.close()
         os.replace(part, seg_path(self.work, seg))
 
