@@ -166,3 +166,34 @@ def test_folder_of_videos_and_images(tmp_path):
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "in" / "b.png")
     assert upscale(str(tmp_path / "in"), "-o", str(tmp_path / "out")) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mkv", "b.png"]
+
+
+LONG = list(range(0, 1200, 40))  # 30 frames; keyframes every 5 (x264 keyint) give 6 segments of 0.1 s
+
+
+def test_interrupted_job_resumes_to_the_same_file(tmp_path, monkeypatch):
+    import zoo_core.infer.batch as batch
+
+    src = make_clip(tmp_path / "in.mkv", pts=LONG, audio=(("aac", 44100, 1),),
+                    options={"qp": "0", "x264-params": "keyint=5:min-keyint=5:scenecut=0"})
+    common = ["--vcodec", "libx264", "--segment", "0.1", "--backend", "torch"]
+    assert upscale(str(src), "-o", str(tmp_path / "whole.mkv"), *common) == 0
+    real, calls = batch.upscale_one, []
+
+    def stop_at_13(*a, **k):
+        calls.append(1)
+        if len(calls) == 13:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(batch, "upscale_one", stop_at_13)
+    out = tmp_path / "out" / "part.mkv"
+    assert upscale(str(src), "-o", str(out), *common) == 130
+    work = out.parent / ".part.mkv.zoo-video"
+    assert not out.exists() and sorted(p.name for p in work.iterdir() if p.suffix == ".zseg") == \
+        ["seg000000.zseg", "seg000001.zseg"]  # frames 0-9 finished; the third segment was dropped, not kept half
+    assert not [p for p in work.iterdir() if p.name.endswith(".part")]
+    calls.clear()
+    monkeypatch.setattr(batch, "upscale_one", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert upscale(str(src), "-o", str(out), *common, "--resume") == 0
+    assert len(calls) == 20  # only the unfinished segments were upscaled
+    assert out.read_bytes() == (tmp_path / "whole.mkv").read_bytes() and not work.exists()

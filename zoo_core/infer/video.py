@@ -136,9 +136,16 @@ def process_video(src: Path, dst: Path, vopts: VideoOptions, upscale: Callable[[
     bar = _bar(frames, src, quiet)
     try:
         run_pipeline(plan, lk, segments, done, upscale, lambda: bar.update(1))
+        atomic_write(dst, lambda f: join(plan, lk, (size, pix_fmt, tb, rate), work, f), ImageError)
+    except Exception as exc:  # a failure, not an interrupt: nothing is left for --resume to use
+        shutil.rmtree(work, ignore_errors=True)
+        import av
+
+        if isinstance(exc, av.FFmpegError):
+            raise ImageError(f"{src}: FFmpeg stopped ({exc}); nothing was written.") from None
+        raise
     finally:
         bar.close()
-    atomic_write(dst, lambda f: join(plan, lk, (size, pix_fmt, tb, rate), work, f), ImageError)
     shutil.rmtree(work, ignore_errors=True)
 
 
