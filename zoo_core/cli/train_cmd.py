@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError
 from ..numbers import flag
 
@@ -44,8 +42,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     for item in args.set:
         if "=" not in item:
             raise ConfigError(f"--set expects KEY=VALUE, got '{item}'.")
+        from ..train.guard import read_yaml
+
         key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        out[key.strip()] = read_yaml(value, f"--set {key.strip()}")
     if args.steps is not None:
         out["optim.steps"] = args.steps
     return out
@@ -53,7 +53,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train (resuming by default), then export card + weights if the config says where."""
-    from ..train.run import export_latest, run
+    from ..train.run import Stopped, export_latest, run
 
     from ..train.config import load_config
 
@@ -66,6 +66,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             weights, card = export_latest(cfg, command=command, install=args.install)
         else:
             weights, card = run(cfg, resume=not args.no_resume, command=command, install=args.install)
+    except Stopped as stop:
+        print(f"zoo: {stop}", file=sys.stderr)
+        return stop.code
     except OSError as exc:  # run_dir not creatable or writable, disk full: one line naming the path
         from ..atomic import fs_reason
 

@@ -14,6 +14,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..weights.safetensors_io import load_safetensors, save_safetensors
+from .guard import RUN_MARK
 
 CKPT_RE = re.compile(r"^ckpt-(\d{8})\.safetensors$")
 
@@ -45,6 +46,8 @@ def save_checkpoint(path: Path, *, step: int, model: nn.Module, ema: dict[str, t
             tensors[f"optim.{idx}.{key}"] = t.reshape(-1) if t.dim() == 0 else t  # 0-d stored as (1,)
     meta = {"step": str(step), "param_groups": json.dumps(sd["param_groups"]), "extra": json.dumps(extra)}
     sha = save_safetensors(path, tensors, meta)
+    if not (Path(path).parent / RUN_MARK).is_file():  # not a run folder zoo made (guard.claim_run_dir): prune nothing
+        return sha
     old = sorted(p for p in Path(path).parent.iterdir() if CKPT_RE.match(p.name))
     for p in old[:-keep] if keep > 0 else []:
         p.unlink(missing_ok=True)

@@ -175,17 +175,26 @@ def from_dict(cls: Any, data: Any, where: str = "") -> Any:
 
 def load_config(path: Path | str, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
     """Read a YAML config; `overrides` like {'optim.steps': 10} are applied before validation."""
+    from .guard import read_yaml, regular_or_new
+
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        regular_or_new(Path(path), "Config")  # a FIFO named as the config would block the read
+        data = read_yaml(Path(path).read_text(encoding="utf-8"), f"Config '{path}'") or {}
     except OSError as exc:
         raise ConfigError(f"Cannot read config '{path}' ({exc.strerror}).") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"Config '{path}' is not valid YAML. Check indentation and colons.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"Config '{path}' is not UTF-8 text. Save it as UTF-8.") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config '{path}' must be a mapping of keys (model:, data:, optim: …), got a "
+                          f"{type(data).__name__}.")
     for dotted, value in (overrides or {}).items():
         node = data
         *parents, leaf = dotted.split(".")
-        for p in parents:
+        for i, p in enumerate(parents):
             node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {dotted}: '{'.'.join(parents[:i + 1])}' is {node!r:.40}, not a group of "
+                                  "keys. Check the key's spelling.")
         node[leaf] = value
     cfg = from_dict(TrainConfig, data)
     check(cfg)
@@ -229,6 +238,10 @@ def check(cfg: TrainConfig) -> None:
     if cfg.model.init and cfg.model.init_from:
         raise ConfigError(f"model.init ('{cfg.model.init}') and model.init_from ('{cfg.model.init_from}') both set; "
                           "a run starts from one of them. Remove one.")
+    from .guard import check_memory, check_numbers
+
+    check_numbers(cfg)  # every number through zoo's one validator, the device, the export name
+    check_memory(cfg)
 
 
 def use_bf16(o: OptimConfig) -> bool:

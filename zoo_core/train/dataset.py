@@ -6,7 +6,9 @@ data it would have seen, whatever the number of DataLoader workers or ranks.
 """
 from __future__ import annotations
 
+import os
 import random
+import stat
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -21,6 +23,7 @@ from ..errors import ConfigError, ImageError
 from ..infer.jobs import IMAGE_SUFFIXES  # the one list of picture suffixes zoo reads (upscale and training)
 from ..interfaces import Degradation
 from .config import ACTIVE_RATE, ACTIVE_TRIES, check_sampling
+from .guard import regular_images
 
 Box = tuple[int, int, int, int]
 
@@ -32,7 +35,8 @@ def image_files(dirs: Sequence[str | Path], exclude: Sequence[str] = ()) -> list
         d = Path(d)
         if not d.is_dir():
             raise ConfigError(f"Image folder '{d}' does not exist. Fix the path in the config.")
-        files += sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.name not in exclude)
+        named = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.name not in exclude)
+        files += regular_images(named, f"data.dirs {d}")  # a FIFO named x.png would block the read for ever
     return files
 
 
@@ -80,6 +84,9 @@ def load_images(files: Sequence[Path]) -> list[Image.Image]:
     out = []
     for f in files:
         try:
+            if not stat.S_ISREG(os.stat(f).st_mode):  # never open a pipe or device: it would block
+                raise ImageError(f"Training image '{f}' is not a regular file (a pipe, socket or device). "
+                                 "Give image files.")
             with Image.open(f) as im:
                 out.append(to_rgb(im))
         except OSError as exc:

@@ -48,10 +48,11 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum = 0  # the signal that asked: `zoo train` exits 128 + it, as `zoo upscale` does
         self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
 
     def _handle(self, signum: int, frame: object) -> None:
-        self.requested = True
+        self.requested, self.signum = True, signum
 
     def restore(self) -> None:
         """Put back the handlers that were there before."""

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -23,6 +24,7 @@ from .checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, sav
 from .config import OptimConfig, TrainConfig, to_dict, use_bf16
 from .dataset import StepBatchSampler
 from .events import Events, StopRequest, stop_on_signals
+from .guard import claim_run_dir
 from .metrics import psnr
 from .optim import averaged_weights, ema_start, ema_update, lr_at, make_optimizer
 from .parts import Parts, build_parts
@@ -50,6 +52,7 @@ class TrainState:
     ema: dict[str, torch.Tensor] | None = None
     model: nn.Module | None = None
     stopped: bool = False  # SIGTERM/SIGINT: a checkpoint was written and the loop left early
+    signum: int = 0  # the signal that stopped it
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class Checkpoints:
     run_dir: Path
     every: int = 0
     config: dict[str, Any] = field(default_factory=dict)  # stored in each checkpoint, for the record
+
+
+class Diverged(ConfigError):
+    """The loss became NaN or infinite: the run stops before it writes a checkpoint or a card of it."""
 
 
 def _dist_env() -> tuple[int, int]:
@@ -118,6 +125,8 @@ class Trainer:
 
     def run(self, *, resume: bool = True) -> TrainState:
         """Train to optim.steps, from the newest checkpoint when resume; SIGTERM/SIGINT checkpoint and stop."""
+        if self.checkpoints is not None:  # checkpoints are written and pruned only in a folder zoo made
+            claim_run_dir(self.checkpoints.run_dir)
         if resume:
             self._resume()
         # one process only (DDP ranks would need to agree first), and only the main thread may set signal handlers
@@ -145,6 +154,10 @@ class Trainer:
         for x, y in self._loader():
             lr, y = lr_at(s.step, self.optim), y.to(self.device)
             loss, pred = self._step(net, x.to(self.device, memory_format=self.fmt), y, lr)
+            if not math.isfinite(loss):  # nothing after this step is worth keeping: no checkpoint, no export
+                raise Diverged(f"Training diverged at step {s.step + 1}: the loss is {loss}. Nothing was exported; "
+                               "the checkpoints already written are kept. Lower optim.lr, set optim.clip_grad "
+                               "(e.g. 1.0) or check the loss options.")
             seen += x.shape[0] * s.world
             s.step, s.lr, s.loss, s.psnr = s.step + 1, lr, loss, psnr(pred, y)
             s.samples_per_s = seen / max(1e-9, time.perf_counter() - t0)
@@ -177,6 +190,7 @@ class Trainer:
         self.events.fire("on_step", s)
         last = s.step == self.optim.steps
         s.stopped = stop is not None and stop.requested and not last
+        s.signum = stop.signum if s.stopped and stop is not None else 0
         if v is not None and v.pairs and self._due(v.every, last):
             self._validate(v)
         if c is not None and (s.stopped or self._due(c.every, last)):
