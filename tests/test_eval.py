@@ -105,3 +105,47 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert "No PNG" in err and len(err.strip().splitlines()) == 1
     assert main(["eval", "upconv7", str(tmp_path / "nope")]) == 1
     assert "not a folder" in capsys.readouterr().err
+
+
+def _ssim_conv2d_reference(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The former implementation (float64 grouped 11×11 conv2d), kept here as the reference for the fast one."""
+    import torch.nn.functional as F
+
+    t = torch.arange(11, dtype=torch.float64) - 5
+    g = torch.exp(-t * t / (2 * 1.5 * 1.5))
+    g = g / g.sum()
+    x, y = a.double().unsqueeze(0), b.double().unsqueeze(0)
+    c = x.shape[1]
+    w = (g[:, None] * g[None, :]).view(1, 1, 11, 11).expand(c, 1, 11, 11)
+    mu_x, mu_y = F.conv2d(x, w, groups=c), F.conv2d(y, w, groups=c)
+    sxx = F.conv2d(x * x, w, groups=c) - mu_x**2
+    syy = F.conv2d(y * y, w, groups=c) - mu_y**2
+    sxy = F.conv2d(x * y, w, groups=c) - mu_x * mu_y
+    c1, c2 = 0.01**2, 0.03**2
+    return float((((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))).mean())
+
+
+def test_ssim_equals_the_conv2d_reference_on_random_images() -> None:
+    """Random pictures (noise, flat areas, 8-bit steps, odd sizes; Y and RGB): the same figure to 1e-9."""
+    gen = torch.Generator().manual_seed(3)
+    for c, h, w in ((1, 11, 11), (3, 37, 52), (1, 64, 29), (3, 90, 70)):
+        a = torch.rand(c, h, w, generator=gen)
+        a[:, : h // 2] = 0.5  # a flat band: variances near zero, where cancellation would show
+        b = torch.floor((a + 0.08 * torch.randn(c, h, w, generator=gen)).clamp(0, 1) * 255 + 0.5) / 255
+        for x, y in ((a, b), (b, a), (a, a), (rgb_to_y(a) if c == 3 else a, rgb_to_y(b) if c == 3 else b)):
+            assert ssim(x, y) == pytest.approx(_ssim_conv2d_reference(x, y), abs=1e-9)
+    with pytest.raises(ValueError, match="11×11"):
+        ssim(torch.rand(1, 10, 40), torch.rand(1, 10, 40))
+
+
+def test_table_keeps_whole_names(tmp_path: Path) -> None:
+    """Three names alike in their first 28 characters stay three different rows."""
+    from zoo_core.train.evaluate import format_table
+
+    for i in range(3):
+        synthetic_image(i, 32).save(tmp_path / f"character-sprite-long-shared-prefix-{i}.png")
+    table = format_table(evaluate_upscale(Bicubic(), tmp_path, name="bicubic"))
+    for i in range(3):
+        assert f"character-sprite-long-shared-prefix-{i}.png" in table
+    widths = {len(line) for line in table.splitlines()[1:-1] if not line.startswith("-")}
+    assert len(widths) == 1, "columns stay aligned"

@@ -130,17 +130,19 @@ def evaluate_folder(model: str, folder: Path, *, weights: Path | None = None, bo
 
 
 def format_table(report: dict[str, Any]) -> str:
-    """A plain-text table: one row per image and method, then the means."""
-    head = f"{'image':<28} {'method':<8} {'PSNR-Y':>7} {'SSIM-Y':>7} {'PSNR-RGB':>8} {'SSIM-RGB':>8}"
+    """A plain-text table: one row per image and method, then the means (names whole: no two rows alike)."""
+    mean_label = f"mean of {len(report['images'])}"
+    width = max([28, len(mean_label)] + [len(img["image"]) for img in report["images"]])
+    head = f"{'image':<{width}} {'method':<8} {'PSNR-Y':>7} {'SSIM-Y':>7} {'PSNR-RGB':>8} {'SSIM-RGB':>8}"
     lines = [f"{report['model']}: {report['scale']}x, HR shrunk by bicubic, border {report['border']} px", head, "-" * len(head)]
 
     def row(label: str, method: str, r: dict[str, float]) -> str:
-        return f"{label[:28]:<28} {method:<8} {r['psnr_y']:7.2f} {r['ssim_y']:7.4f} {r['psnr_rgb']:8.2f} {r['ssim_rgb']:8.4f}"
+        return f"{label:<{width}} {method:<8} {r['psnr_y']:7.2f} {r['ssim_y']:7.4f} {r['psnr_rgb']:8.2f} {r['ssim_rgb']:8.4f}"
 
     for img in report["images"]:
         lines += [row(img["image"], m, r) for m, r in img["results"].items()]
     lines.append("-" * len(head))
-    lines += [row(f"mean of {len(report['images'])}", m, r) for m, r in report["mean"].items()]
+    lines += [row(mean_label, m, r) for m, r in report["mean"].items()]
     lines.append(f"model vs bicubic: {report['gain_psnr_y_vs_bicubic']:+.2f} dB PSNR-Y")
     return "\n".join(lines)
 

