@@ -48,20 +48,25 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """One line per registered corpus."""
     from ..data import corpus_dir
-    from ..data.prepare import read_manifest
+    from ..data.prepare import MANIFEST, corpus_state
     from ..registry import get_registry
 
     rows = []
     for name, spec in sorted(get_registry().datasets.items()):
-        manifest = read_manifest(corpus_dir(name))
+        manifest, problem = corpus_state(corpus_dir(name))
         counts = manifest["split"]["counts"] if manifest else None
+        if problem:
+            problem = f"{corpus_dir(name) / MANIFEST} is damaged ({problem}). Fix: zoo data prepare {name} --force"
         rows.append({"name": name, "prepared": bool(manifest), "dir": str(corpus_dir(name)), "counts": counts,
-                     "description": spec.description})
+                     "description": spec.description, "problem": problem})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     for r in rows:
-        state = f"train {r['counts']['train']}, val {r['counts']['val']}" if r["prepared"] else "not prepared"
+        state = f"train {r['counts']['train']}, val {r['counts']['val']}" if r["prepared"] else \
+            "damaged" if r["problem"] else "not prepared"
+        if r["problem"]:
+            print(f"zoo: {r['problem']}", file=sys.stderr)
         print(f"{r['name']:<16} {state:<22} {r['description']}")
     if not rows:
         print("no corpus registered", file=sys.stderr)
@@ -70,14 +75,33 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_sheet(args: argparse.Namespace) -> int:
     """Thumbnails of `count` pictures spread over the split, each source in turn, in one image."""
+    import io
+    import os
+
+    from ..atomic import atomic_write, writable_target
+    from ..data import corpus_dir
     from ..data.prepare import split_entries
     from ..data.sheet import contact_sheet
     from ..errors import ConfigError
 
     if not 1 <= args.count <= 400:
         raise ConfigError(f"--count is {args.count}; give 1 to 400.")
-    sheet = contact_sheet(split_entries(args.name, args.split), args.count)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.output, quality=85) if args.output.suffix.lower() in (".jpg", ".jpeg") else sheet.save(args.output)
-    print(f"{args.output}: {args.count} pictures of {args.name} ({args.split})")
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}.get(args.output.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"-o {args.output}: give a .jpg, .png or .webp file name for the sheet.")
+    entries = split_entries(args.name, args.split)
+    base = os.path.realpath(corpus_dir(args.name))
+    if os.path.realpath(args.output).startswith(base + os.sep):  # before any reading: the corpus stays as built
+        raise ConfigError(f"-o {args.output} is inside the corpus folder {base}; zoo never writes there but "
+                          "through 'zoo data prepare'. Give a file name outside it.")
+    writable_target(args.output, ConfigError)
+    sheet, shown, unreadable = contact_sheet(entries, args.count)
+    if not shown:
+        raise ConfigError(f"No picture of {args.name} ({args.split}) could be read. Fix: zoo data prepare "
+                          f"{args.name} --force")
+    buf = io.BytesIO()
+    sheet.save(buf, format=fmt, **({"quality": 85} if fmt != "PNG" else {}))
+    atomic_write(args.output, lambda f: f.write(buf.getvalue()), ConfigError)
+    left = f"; {unreadable} unreadable left out" if unreadable else ""
+    print(f"{args.output}: {shown} pictures of {args.name} ({args.split}){left}")
     return 0

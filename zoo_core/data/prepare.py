@@ -41,17 +41,22 @@ def manifest_problem(data: Any) -> str | None:
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest of a complete prepared corpus, or None (missing, incomplete or damaged)."""
-    data = _load_json(Path(folder) / MANIFEST)
-    return data if data is not None and manifest_problem(data) is None else None
+    return corpus_state(folder)[0]
 
 
-def _load_json(path: Path) -> Any:
+def corpus_state(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(manifest, None) when prepared; (None, what is wrong) when its manifest is damaged; (None, None) when absent."""
+    path = Path(folder) / MANIFEST
+    if not os.path.lexists(path):
+        return None, None
     try:
         if not path.is_file() or path.stat().st_size > MAX_MANIFEST:
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
+            return None, "it is not a regular file of at most 64 MB"
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
-        return None
+        return None, "it is not readable JSON"
+    problem = manifest_problem(data)
+    return (None, problem) if problem else (data, None)
 
 
 def val_groups(items: Sequence[Item], fraction: float) -> set[str]:
@@ -206,11 +211,9 @@ def split_entries(name: str, split: str, root: Path | str | None = None) -> list
 
 def load_manifest(folder: Path, name: str) -> dict[str, Any]:
     """The manifest of a prepared corpus, or one ConfigError line: not prepared, or damaged and how to mend it."""
-    data = _load_json(Path(folder) / MANIFEST)
-    if data is None:
-        raise ConfigError(f"Corpus '{name}' is not prepared (no readable {Path(folder) / MANIFEST}). "
-                          f"Run: zoo data prepare {name}")
-    problem = manifest_problem(data)
+    data, problem = corpus_state(folder)
     if problem:
         raise ConfigError(f"{Path(folder) / MANIFEST} is damaged ({problem}). Fix: zoo data prepare {name} --force")
+    if data is None:
+        raise ConfigError(f"Corpus '{name}' is not prepared (no {Path(folder) / MANIFEST}). Run: zoo data prepare {name}")
     return data

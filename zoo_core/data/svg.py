@@ -23,6 +23,7 @@ MAX_SVG_BYTES = 8 << 20  # the curated Open Clip Art files are at most 1.7 MB
 MAX_SIDE = 4096
 RENDER_SECONDS = 20.0  # one file; the slowest curated file takes about 1 s on the 2-core box
 BUDGET_SECONDS = 1800.0  # all files of one build together (the curated 1,625 take about 2 min)
+STARTUP_SECONDS = 120.0  # the worker's interpreter and resvg loading, not counted in a file's time
 WORKER_MEMORY = 2 << 30  # bytes of address space for the worker: a file cannot take the machine's memory
 # <image>/<feImage> that name a file (anything but inline data or a fragment): never read, left blank
 _OUTSIDE_HREF = re.compile(rb"(<(?:[\w.-]+:)?(?:image|feImage)\b[^>]*?\bhref\s*=\s*)(['\"])(?!\s*(?:data:|#))[^'\"]*\2",
@@ -89,7 +90,11 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Worker loop (python -m zoo_core.data.svg): SVGs in, RGBA pixels or one-line errors out."""
     import resource
 
+    import resvg_py  # noqa: F401 - loaded before 'ready', so a file's time is its render alone
+
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+    stdout.write(b"R")
+    stdout.flush()
     while True:
         try:
             side, n = _HEAD.unpack(_read_exact(stdin, _HEAD.size))
@@ -118,6 +123,10 @@ class Renderer:
         # a fresh interpreter, not a fork: the parent may hold threads (torch, tqdm) and any main module
         self._proc = subprocess.Popen([sys.executable, "-m", "zoo_core.data.svg"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        fd = self._proc.stdout.fileno()  # type: ignore[union-attr]
+        if not select.select([fd], [], [], STARTUP_SECONDS)[0] or os.read(fd, 1) != b"R":
+            self.close()
+            raise SvgError("the SVG renderer did not start")
         return self._proc
 
     def _reply(self, proc: subprocess.Popen, deadline: float) -> tuple[int, int, bytes] | None:
@@ -140,14 +149,14 @@ class Renderer:
     def render(self, data: bytes, side: int) -> Image.Image:
         """The SVG as RGBA; SvgError when it is refused, fails, runs over its time or the build's budget."""
         if self.spent >= self.budget:
-            raise SvgError(f"the build's SVG time budget ({self.budget:.0f} s) is spent")
+            raise SvgError(f"the build's SVG time budget ({self.budget:g} s) is spent")
         if len(data) > MAX_SVG_BYTES:
             raise SvgError(f"SVG over {MAX_SVG_BYTES >> 20} MB")
         proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
-        t0 = time.monotonic()
+        t0, limit = time.monotonic(), min(self.timeout, self.budget - self.spent)
         try:
             proc.stdin.write(_HEAD.pack(side, len(data)) + data)  # type: ignore[union-attr]
-            reply = self._reply(proc, t0 + min(self.timeout, self.budget - self.spent))
+            reply = self._reply(proc, t0 + limit)
         except (EOFError, OSError):
             self.close()
             raise SvgError("the SVG renderer crashed on this file") from None
@@ -155,7 +164,9 @@ class Renderer:
             self.spent += time.monotonic() - t0
         if reply is None:
             self.close()
-            raise SvgError(f"SVG render took over {self.timeout:.0f} s")
+            if limit < self.timeout:
+                raise SvgError(f"the build's SVG time budget ({self.budget:g} s) is spent")
+            raise SvgError(f"SVG render took over {self.timeout:g} s")
         w, h, payload = reply
         if w == 0 or h == 0:
             raise SvgError(payload.decode("utf-8", "replace"))
