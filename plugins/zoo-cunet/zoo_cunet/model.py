@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from zoo import WeightsError
-from zoo_core.infer.image_se import Features, Gates, Reached, TileSource, prepare_image
+from zoo.plugin import Features, Gates, Reached, TileSource, prepare_se_image
 
 # (stride, centre of position 0) of each SE block's feature map, in input pixels from the tile's first pixel.
 ANCHORS = {2: ((2, 6.5), (1, 11.0), (2, 15.5), (1, 17.0)), 1: ((2, 6.5), (2, 14.5), (4, 23.5), (2, 26.5))}
@@ -148,7 +148,7 @@ class CUNet(nn.Module):
 
     def prepare_image(self, tiles: TileSource, *, tta: bool = False, features: Features | None = None) -> Gates:
         """zoo's tiler hook: fix every SE gate to the whole image's statistics (zoo_core/infer/image_se.py)."""
-        return prepare_image(self, tiles, ANCHORS[self.scale], tta=tta, family="cunet", features=features)
+        return prepare_se_image(self, tiles, ANCHORS[self.scale], tta=tta, family="cunet", features=features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """2x: H → 2H − 72 (offset 18); 1x: H → H − 56 (offset 28)."""

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 import zoo
-from zoo_core.cost import cost
+from zoo.plugin import cost
 
 REPO = Path(__file__).resolve().parents[3]
 

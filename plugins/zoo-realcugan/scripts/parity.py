@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from zoo_core.testing.ncnn_parity import parity
+from zoo.plugin import parity
 
 spec = importlib.util.spec_from_file_location("parity_test", Path(__file__).parents[1] / "tests" / "test_realcugan_parity.py")
 T = importlib.util.module_from_spec(spec)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo_core.testing import ncnn_parity as P
-from zoo_core.testing.ncnn_parity import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
+from zoo.plugin import testing as P
+from zoo.plugin import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
 
 pytestmark = pytest.mark.slow  # real models and the ncnn engine: left out by -m "not slow"
 P.ncnn_or_skip()
@@ -73,7 +73,7 @@ def test_tta_is_refused_in_one_line(backend):
 
 
 def test_a_file_of_another_scale_is_refused_in_one_line():
-    from zoo_core.api import convert_to_bytes
+    from zoo.plugin import convert_to_bytes
 
     with pytest.raises(zoo.WeightsError) as err:
         convert_to_bytes("realcugan", "ncnn", P.original_files(DIST, "realcugan-se-2x"), {"scale": 4})
@@ -81,7 +81,7 @@ def test_a_file_of_another_scale_is_refused_in_one_line():
 
 
 def test_noise_option_picks_the_realcugan_sibling_of_the_same_edition():
-    from zoo_core.infer.scaling import plan_cards
+    from zoo.plugin import plan_cards
 
     cards = zoo.list_models()
     plan = plan_cards(cards, zoo.get_card("realcugan-se-2x"), noise=2, style=None, scale=2)
@@ -94,7 +94,7 @@ def test_noise_option_picks_the_realcugan_sibling_of_the_same_edition():
                                                  ("realcugan-se-2x-conservative", 3, "realcugan-se-3x-conservative"),
                                                  ("realcugan-pro-2x", 3, "realcugan-pro-3x")])
 def test_scale_option_picks_the_native_card_of_the_same_edition(base, scale, native):
-    from zoo_core.infer.scaling import plan_cards
+    from zoo.plugin import plan_cards
 
     plan = plan_cards(zoo.list_models(), zoo.get_card(base), noise=None, style=None, scale=scale)
     assert (plan.first.name, plan.passes) == (native, 1)
@@ -103,7 +103,7 @@ def test_scale_option_picks_the_native_card_of_the_same_edition(base, scale, nat
 def test_zoo_upscale_with_the_4x_card_is_one_native_4x_pass(tmp_path):
     from PIL import Image
 
-    from zoo_core.cli import main
+    from zoo.plugin import cli_main as main
 
     src, out = tmp_path / "x.png", tmp_path / "y.png"
     Image.fromarray(P.crop(20, 18)).save(src)

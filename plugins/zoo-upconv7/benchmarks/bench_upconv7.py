@@ -147,9 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     import zoo
-    from zoo_core.cost import cost
-    from zoo_core.default_plugins.backend_ncnn import cpu_count
-    from zoo_core.registry import get_registry
+    from zoo.plugin import cost
+    from zoo.plugin import cpu_count
+    from zoo.plugin import get_registry
 
     threads = args.threads or cpu_count()
     peak = matmul_peak(threads)

@@ -27,7 +27,7 @@ import yaml
 from PIL import Image
 
 import zoo
-from zoo_core.weights.safetensors_io import atomic_write_bytes
+from zoo.plugin import atomic_write_bytes
 
 REPO = Path(__file__).resolve().parents[3]
 IMAGES = REPO.parent / "shared" / "images" / "waifu2x"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 import zoo
-from zoo_core.cost import cost
-from zoo_core.testing.ncnn_parity import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
+from zoo.plugin import cost
+from zoo.plugin import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
 
 
 @pytest.mark.slow

