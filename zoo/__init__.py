@@ -21,6 +21,7 @@ from zoo_core.errors import (
 )
 from zoo_core.hookspecs import hookimpl
 from zoo_core.interfaces import Backend, ConvertedWeights, DegradationSpec, LossSpec, Runner, WeightFormat
+from zoo_core.importer import import_model
 from zoo_core.recognize import Recognized, Recognizer
 from zoo_core.registry import get_registry, reset_registry
 
@@ -28,7 +29,7 @@ __all__ = [
     "Architecture", "Backend", "Card", "CardError", "Command", "ConfigError", "ConvertedWeights", "DegradationSpec",
     "DuplicateNameError", "FetchError", "Geometry", "ImageError", "LossSpec", "PluginError", "Recognized", "Recognizer", "Runner",
     "UnknownNameError", "Upscaler", "WeightFormat", "WeightsError", "ZooError", "build_model", "fetch", "get_card",
-    "get_registry", "hookimpl", "list_models", "load", "parse_card", "reset_registry",
+    "get_registry", "hookimpl", "import_model", "list_models", "load", "parse_card", "reset_registry",
 ]
 
 

@@ -144,13 +144,17 @@ def import_model(path: Path, *, name: str | None = None, license: str | None = N
     check_card(reg, card)
     from .weights.safetensors_io import save_safetensors
 
-    meta = {"architecture": rec.architecture, "hyperparameters": json.dumps(found.hyperparameters, sort_keys=True),
+    # "detected", not "hyperparameters": a card may set what the file cannot tell (an activation), see api.build_model
+    meta = {"architecture": rec.architecture, "detected": json.dumps(found.hyperparameters, sort_keys=True),
             "source_sha256": source_sha, "layout": rec.name}
     data["weights"] = {"file": weights.name, "sha256": save_safetensors(weights, state, meta)}
     from .atomic import write_bytes
 
     text = "# written by `zoo import`; edit license/description freely (weights are checked by sha256)\n"
     write_bytes(folder / f"{name}.yaml", (text + yaml.safe_dump(data, sort_keys=False)).encode(), ZooError)
+    from .registry import reset_registry
+
+    reset_registry()  # the next look-up lists the new card
     return Imported(load_card_file(folder / f"{name}.yaml"), rec.name, existed=False, notes=found.notes)
 
 
