@@ -86,15 +86,15 @@ def cmd_sheet(args: argparse.Namespace) -> int:
 
     if not 1 <= args.count <= 400:
         raise ConfigError(f"--count is {args.count}; give 1 to 400.")
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}.get(args.output.suffix.lower())
-    if fmt is None:
-        raise ConfigError(f"-o {args.output}: give a .jpg, .png or .webp file name for the sheet.")
     entries = split_entries(args.name, args.split)
     base = os.path.realpath(corpus_dir(args.name))
     if os.path.realpath(args.output).startswith(base + os.sep):  # before any reading: the corpus stays as built
         raise ConfigError(f"-o {args.output} is inside the corpus folder {base}; zoo never writes there but "
                           "through 'zoo data prepare'. Give a file name outside it.")
     writable_target(args.output, ConfigError)
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}.get(args.output.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"-o {args.output}: give a .jpg, .png or .webp file name for the sheet.")
     sheet, shown, unreadable = contact_sheet(entries, args.count)
     if not shown:
         raise ConfigError(f"No picture of {args.name} ({args.split}) could be read. Fix: zoo data prepare "

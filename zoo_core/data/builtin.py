@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -51,16 +52,27 @@ def _open_renpy(path: Path, ctx: BuildContext):
     def load():
         from PIL import Image
 
+        too_big = f"over {MAX_PIXELS // 1_000_000} million pixels"
         try:
-            with Image.open(path) as im:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is lower
+                im = Image.open(path)
+        except Image.DecompressionBombError:
+            ctx.skip(too_big)
+            return None
+        except (OSError, ValueError, SyntaxError, EOFError):
+            ctx.skip("unreadable")
+            return None
+        try:
+            with im:
                 if im.width * im.height > MAX_PIXELS:  # from the header: a small file can decode to gigabytes
-                    ctx.skip(f"over {MAX_PIXELS // 1_000_000} million pixels")
+                    ctx.skip(too_big)
                     return None
                 if im.mode in ("1", "L", "LA", "I", "F"):
                     ctx.skip("grey mask, not a picture")
                     return None
                 return im.convert("RGBA") if im.mode in ("P", "RGBA", "LA") else im.convert("RGB")
-        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        except (OSError, ValueError, SyntaxError, EOFError):
             ctx.skip("unreadable")
             return None
 
