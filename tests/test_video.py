@@ -197,3 +197,9 @@ def test_interrupted_job_resumes_to_the_same_file(tmp_path, monkeypatch):
     assert upscale(str(src), "-o", str(out), *common, "--resume") == 0
     assert len(calls) == 20  # only the unfinished segments were upscaled
     assert out.read_bytes() == (tmp_path / "whole.mkv").read_bytes() and not work.exists()
+
+
+def test_alpha_video_is_refused_not_flattened(tmp_path, capsys):
+    src = make_clip(tmp_path / "alpha.mkv", codec="ffv1", pix_fmt="yuva420p", pts=[0, 40])
+    assert upscale(str(src), "-o", str(tmp_path / "out.mkv")) == 1
+    assert "has an alpha channel (yuva420p)" in capsys.readouterr().err and not (tmp_path / "out.mkv").exists()

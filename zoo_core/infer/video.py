@@ -34,6 +34,9 @@ def first_look(plan: VideoPlan) -> tuple[Look, Fraction, Fraction | None, int]:
         except StopIteration:
             raise ImageError(f"{plan.src}: its video stream has no frame to decode"
                              + (" after --start." if plan.opts.start else ".")) from None
+        if any(c.is_alpha for c in frame.format.components):  # never a silently flattened result
+            raise ImageError(f"{plan.src}: its video has an alpha channel ({frame.format.name}), which zoo's video path "
+                             "does not keep; flatten it first, or upscale its frames as PNG images.")
         rate = vs.guessed_rate or vs.average_rate
         seconds = float(vs.duration * tb) if vs.duration else float(inp.duration or 0) / 1e6
         seconds = min(seconds - plan.opts.start, plan.opts.duration or seconds)
@@ -122,6 +125,7 @@ def process_video(src: Path, dst: Path, vopts: VideoOptions, upscale: Callable[[
     from .video_join import join
     from .video_segments import Segments, run_pipeline
 
+    os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner and warnings to stderr: errors only
     plan = plan_video(src, dst, vopts)
     lk, tb, rate, frames = first_look(plan)
     if not vopts.start and vopts.duration is None:
