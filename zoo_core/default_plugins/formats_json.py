@@ -24,7 +24,7 @@ REQUIRED = ("class_name", "kW", "kH", "nInputPlane", "nOutputPlane", "weight")
 def _load(path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and int() of a numeral over 4300 digits
         raise WeightsError(f"'{path}' is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc}); "
                            "it is truncated or not a waifu2x model export.") from None
     if not isinstance(data, list) or not data or not all(isinstance(d, dict) for d in data):
@@ -44,10 +44,12 @@ def _tensor(value: Any, shape: tuple[int, ...], what: str) -> torch.Tensor:
     return torch.from_numpy(arr.reshape(shape).astype(np.float32))
 
 
-def _int_field(layer: dict[str, Any], key: str, default: int, where: str) -> int:
+def _int_field(layer: dict[str, Any], key: str, default: int, where: str, lo: int = 1, hi: int = 1 << 16) -> int:
+    """An integer field from `lo` to `hi` (a size, a stride, a padding)."""
     value = layer.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise WeightsError(f"{where}: field '{key}' must be an integer, got {value!r:.40}.")
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise WeightsError(f"{where}: field '{key}' must be an integer from {lo} to {hi}, got {value!r:.40}. The file "
+                           "is corrupt or not a waifu2x JSON export.")
     return value
 
 
@@ -57,8 +59,8 @@ def _read_layer(i: int, layer: dict[str, Any], path: Path) -> SourceLayer:
     if missing:
         raise WeightsError(f"{where} lacks {', '.join(missing)}; it is not a waifu2x JSON export.")
     cls = layer["class_name"]
-    if cls not in CONV_CLASSES:
-        raise WeightsError(f"{where} has class_name {cls!r}; supported: {', '.join(CONV_CLASSES)}.")
+    if not isinstance(cls, str) or cls not in CONV_CLASSES:
+        raise WeightsError(f"{where} has class_name {cls!r:.60}; supported: {', '.join(CONV_CLASSES)}.")
     transposed = CONV_CLASSES[cls]
     kw, kh = _int_field(layer, "kW", 0, where), _int_field(layer, "kH", 0, where)
     n_in, n_out = _int_field(layer, "nInputPlane", 0, where), _int_field(layer, "nOutputPlane", 0, where)
@@ -67,7 +69,7 @@ def _read_layer(i: int, layer: dict[str, Any], path: Path) -> SourceLayer:
     weight = _tensor(layer["weight"], shape, f"{where} weight")
     bias = _tensor(layer["bias"], (n_out,), f"{where} bias") if layer.get("bias") is not None else None
     stride = (_int_field(layer, "dH", 1, where), _int_field(layer, "dW", 1, where))
-    padding = (_int_field(layer, "padH", 0, where), _int_field(layer, "padW", 0, where))
+    padding = (_int_field(layer, "padH", 0, where, lo=0), _int_field(layer, "padW", 0, where, lo=0))
     return SourceLayer(name=f"{i}:{cls}", weight=weight, bias=bias, transposed=transposed, stride=stride, padding=padding)
 
 

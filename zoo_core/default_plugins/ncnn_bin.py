@@ -1,6 +1,8 @@
 """ncnn `.bin` reading with ncnn's own rules (ModelBinFromDataReader::load) and each layer type's weights."""
 from __future__ import annotations
 
+import re
+
 import struct
 from pathlib import Path
 
@@ -55,11 +57,24 @@ class BinReader:
         return table[index].astype(np.float32)
 
 
-def _int(params: dict[int, str], key: int, default: int, where: str) -> int:
-    try:
-        return int(params.get(key, default))
-    except ValueError:
-        raise WeightsError(f"{where}: ncnn param {key}={params[key]!r} should be an integer; the .param file is corrupt.") from None
+INT_RE = re.compile(r"-?[0-9]{1,9}")  # an ncnn int param: ASCII digits (not '²'), no 5000-digit numerals
+
+
+def param_int(params: dict[int, str], key: int, default: int, where: str, lo: int | None = None) -> int:
+    """An integer ncnn param (or `default` when absent), at least `lo`; WeightsError naming it otherwise."""
+    raw = params.get(key)
+    if raw is None:
+        return default
+    if not INT_RE.fullmatch(raw):
+        raise WeightsError(f"{where}: ncnn param {key}={raw!r:.40} should be an integer of at most 9 digits; the .param "
+                           "file is corrupt.")
+    value = int(raw)
+    if lo is not None and value < lo:
+        raise WeightsError(f"{where}: ncnn param {key}={value} must be at least {lo}; the .param file is corrupt.")
+    return value
+
+
+_int = param_int
 
 
 def read_layer_weights(layer: dict, reader: BinReader, where: str) -> list[np.ndarray]:
@@ -81,9 +96,11 @@ def read_layer_weights(layer: dict, reader: BinReader, where: str) -> list[np.nd
         n = _int(p, 0, 0, here)
         if n == -233:  # the scale comes from a second input blob (an SE block's gate)
             return []
+        if n < 1:
+            raise WeightsError(f"{here}: ncnn param 0={n} (scale count) must be at least 1; the .param file is corrupt.")
         return [reader.raw(n)] + ([reader.raw(n)] if _int(p, 1, 0, here) else [])
     if kind == "BatchNorm":
-        n = _int(p, 0, 0, here)
+        n = _int(p, 0, 0, here, lo=1)
         return [reader.raw(n) for _ in range(4)]  # slope, mean, var, bias
     if kind in WEIGHTLESS:
         return []
