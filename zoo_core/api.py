@@ -233,17 +233,42 @@ def load(
 
     tile_size/batch_size left as None take the backend's preference (runner.preferred_tile/_batch); on the
     CPU a default tile (and batch) is made smaller where its working set would overrun cost.TILE_BUDGET.
-    """
-    if precision not in PRECISIONS:
-        raise ZooError(f"Unknown precision '{precision}'. Use one of: {', '.join(PRECISIONS)}.")
-    from .numbers import TILE, optional  # checked before `or` below turns a 0 into the default
+    `threads` is the runner's own: loading changes no process-wide state and writes nothing to disk
+    (weights a card lacks locally are fetched into the cache, as `zoo fetch` does).
 
-    tile_size = optional("tile_size", tile_size, **TILE, text=False)
-    batch_size = optional("batch_size", batch_size, lo=1, hi=4096, text=False)
-    threads = optional("threads", threads, lo=1, hi=4096, text=False)
+    The steps, in order: options checked, card resolved, device and precision checked, network built with its
+    weights, backend chosen and prepared, default tiling.
+    """
+    tile_size, batch_size, threads = _checked_options(precision, tile_size, batch_size, threads)
+    card = get_card(name)
+    dev = _device_for(card, device, precision)
+    module = build_model(card, weights)
+    candidates = pick_backends(card, module, dev, precision, backend)
+    chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
+    tile_size, batch_size, planner = _default_tiling(card, runner, dev, tile_size, batch_size)
     from .infer.upscaler import Upscaler
 
-    card = get_card(name)
+    return Upscaler(
+        card=card, geometry=get_registry().architecture(card.architecture).geometry(card.hyperparameters),
+        runner=runner, backend=chosen.name, device=dev, precision=precision, tile_size=tile_size,
+        batch_size=batch_size, weights=str(weights or ""), planner=planner,
+    )
+
+
+def _checked_options(precision: str, tile: int | None, batch: int | None,
+                     threads: int | None) -> tuple[int | None, ...]:
+    """tile_size, batch_size and threads, each None or in range (checked before `or` turns a 0 into the default),
+    once the precision is one zoo knows."""
+    from .numbers import TILE, optional
+
+    if precision not in PRECISIONS:
+        raise ZooError(f"Unknown precision '{precision}'. Use one of: {', '.join(PRECISIONS)}.")
+    return (optional("tile_size", tile, **TILE, text=False), optional("batch_size", batch, lo=1, hi=4096, text=False),
+            optional("threads", threads, lo=1, hi=4096, text=False))
+
+
+def _device_for(card: Card, device: str, precision: str) -> str:
+    """The resolved device, once the architecture offers the precision and the device runs it natively."""
     arch = get_registry().architecture(card.architecture)
     if precision == "bf16" and not arch.supports_bf16 or precision == "fp16" and not arch.supports_fp16:
         raise ZooError(f"Architecture '{arch.id}' does not support {precision}. Use --precision fp32.")
@@ -251,15 +276,7 @@ def load(
     from .cpu_features import check_precision
 
     check_precision(dev, precision)  # bf16 only where the CPU has it natively (emulated is 10-20x slower)
-    module = build_model(card, weights)
-    candidates = pick_backends(card, module, dev, precision, backend)
-    chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
-    tile_size, batch_size, planner = _default_tiling(card, runner, dev, tile_size, batch_size)
-    return Upscaler(
-        card=card, geometry=arch.geometry(card.hyperparameters), runner=runner, backend=chosen.name,
-        device=dev, precision=precision, tile_size=tile_size, batch_size=batch_size, weights=str(weights or ""),
-        planner=planner,
-    )
+    return dev
 
 
 def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
@@ -279,7 +296,8 @@ def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
     from .tile_plan import TilePlanner
 
     arch = get_registry().architecture(card.architecture)
-    widest = cached_cost(arch, card.hyperparameters).get("widest_layers")  # absent in a foreign cache entry
+    # keep=False: load writes nothing ($ZOO_HOME/costs.json is written by zoo info/list); absent in a foreign entry
+    widest = cached_cost(arch, card.hyperparameters, keep=False).get("widest_layers")
     if not widest:
         return preferred, batch or runner.preferred_batch, None
     geo, factor = arch.geometry(card.hyperparameters), working_set(arch, card.hyperparameters)

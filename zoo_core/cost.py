@@ -232,6 +232,7 @@ def _read_table(path: Path) -> dict[str, Any]:
 
 
 _WARNED: set[str] = set()
+_MEASURED: dict[str, dict[str, Any]] = {}  # figures measured in this process, by cost_key (keep=False writes none)
 
 
 def _warn_once(path: Path, what: str) -> None:
@@ -240,8 +241,12 @@ def _warn_once(path: Path, what: str) -> None:
         logging.getLogger("zoo").warning("zoo: warning: %s %s.", path, what)
 
 
-def cached_cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16) -> dict[str, Any]:
-    """`cost(...)`, measured once and then read from $ZOO_HOME/costs.json (no torch import on a hit)."""
+def cached_cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, size: int = 16, *,
+                keep: bool = True) -> dict[str, Any]:
+    """`cost(...)`, measured once and then read from $ZOO_HOME/costs.json (no torch import on a hit).
+
+    keep=False (zoo.load) never writes: a figure the file lacks is measured and kept for this process only
+    (`zoo info` and `zoo list` write it)."""
     from .weights.cache import zoo_home
 
     key = cost_key(arch, hyperparameters, size)
@@ -253,8 +258,10 @@ def cached_cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = 
         return table[key]
     if key in table:
         _warn_once(path, f"has a malformed entry for '{arch.id}'; measuring it again")
-    figures = cost(arch, hyperparameters, size)
-    table[key] = figures
+    figures = _MEASURED.get(key) or cost(arch, hyperparameters, size)
+    _MEASURED[key] = table[key] = figures
+    if not keep:
+        return figures
     try:
         from .weights.safetensors_io import atomic_write_bytes
 

@@ -1,7 +1,8 @@
 """The reference backend: plain PyTorch, any architecture, CPU or CUDA, fp32/bf16/fp16."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
 import torch
 from torch import nn
@@ -18,8 +19,8 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 class TorchRunner(Runner):
     """Runs batches through the module under inference_mode on the chosen device and dtype."""
 
-    def __init__(self, module: nn.Module, device: str, precision: str):
-        self.device = torch.device(device)
+    def __init__(self, module: nn.Module, device: str, precision: str, threads: int | None = None):
+        self.device, self.threads = torch.device(device), threads  # threads: this runner's, set only around its calls
         self.dtype = DTYPES[precision]
         # bf16 on a CPU: oneDNN's AMX/AVX512-BF16 convolutions want NHWC (benchmarks/README.md, issue 17:
         # 0.63-0.87x the time of NCHW); fp32 keeps NCHW, the reference layout.
@@ -31,7 +32,7 @@ class TorchRunner(Runner):
             self.prepare_image = prepare
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
+        with torch_threads(self.threads), torch.inference_mode():
             out = self.module(batch.to(self.device, self.dtype, memory_format=self.layout))
         return out.float().cpu()
 
@@ -53,7 +54,23 @@ class TorchBackend(Backend):
         return None
 
     def prepare(self, *, module: nn.Module, arch_id: str, device: str, precision: str, threads: int | None) -> TorchRunner:
-        """Move the module to the device/dtype; set the thread count if asked."""
-        if threads:
-            torch.set_num_threads(threads)
-        return TorchRunner(module, device, precision)
+        """Move the module to the device/dtype; `threads` is the runner's own (no process-wide change at load)."""
+        return TorchRunner(module, device, precision, threads)
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op thread count is `threads` inside and what it was after (None: left as it is).
+
+    torch's count is process-wide: while inside, other torch work in the process sees it too (runners called at
+    once from several Python threads with different counts share one); loading a model never changes it.
+    """
+    before = torch.get_num_threads()
+    if not threads or threads == before:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
