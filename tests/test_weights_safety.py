@@ -31,7 +31,7 @@ def test_pickle_is_refused_and_never_unpickled(tmp_path):
         evil.write_bytes(pickle.dumps(_Evil(str(marker)), protocol=4))
         with pytest.raises(zoo.WeightsError) as exc:
             zoo.load("example-tiny", weights=evil)
-        assert "zoo convert" in str(exc.value) or "not a valid safetensors" in str(exc.value)
+        assert "zoo import" in str(exc.value) or "not a valid safetensors" in str(exc.value)
     assert not marker.exists()
 
 

@@ -34,12 +34,13 @@ SPDX_RE = re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
 
 @dataclass(frozen=True)
 class Imported:
-    """What `zoo import` did: the card, whether it was already there, and what the file could not tell."""
+    """What `zoo import` did: the card, whether it was already there, what the file could not tell, what was measured."""
 
     card: Card
     layout: str
     existed: bool
     notes: tuple[str, ...] = ()
+    checks: dict[str, Any] | None = None
 
 
 def imported_dir() -> Path:
@@ -142,20 +143,23 @@ def import_model(path: Path, *, name: str | None = None, license: str | None = N
     data = _card_data(name, rec, found, license, path, source_sha)
     card = parse_card(data, str(folder / f"{name}.yaml"))
     check_card(reg, card)
+    from . import import_checks
+    from .atomic import write_bytes
     from .weights.safetensors_io import save_safetensors
+
+    checks = import_checks.measured(card)  # before anything is written: a short context refuses the import
 
     # "detected", not "hyperparameters": a card may set what the file cannot tell (an activation), see api.build_model
     meta = {"architecture": rec.architecture, "detected": json.dumps(found.hyperparameters, sort_keys=True),
             "source_sha256": source_sha, "layout": rec.name}
     data["weights"] = {"file": weights.name, "sha256": save_safetensors(weights, state, meta)}
-    from .atomic import write_bytes
-
+    write_bytes(import_checks.sidecar(card), json.dumps(checks, indent=1).encode(), ZooError)
     text = "# written by `zoo import`; edit license/description freely (weights are checked by sha256)\n"
     write_bytes(folder / f"{name}.yaml", (text + yaml.safe_dump(data, sort_keys=False)).encode(), ZooError)
     from .registry import reset_registry
 
     reset_registry()  # the next look-up lists the new card
-    return Imported(load_card_file(folder / f"{name}.yaml"), rec.name, existed=False, notes=found.notes)
+    return Imported(load_card_file(folder / f"{name}.yaml"), rec.name, existed=False, notes=found.notes, checks=checks)
 
 
 def _fitted(arch: Any, hp: dict[str, Any], state: dict[str, Any], path: Path) -> dict[str, Any]:

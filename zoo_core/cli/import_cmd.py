@@ -35,8 +35,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     hp = ", ".join(f"{k}={v}" for k, v in sorted(card.hyperparameters.items()))
     print(f"imported '{card.name}': {card.architecture} ({done.layout}), {card.scale}x, {hp}")
     print(f"  weights {card.weights['file']} sha256 {card.weights['sha256'][:16]}…, in {Path(card.source).parent}")
-    print(f"  tiling: exact, {geo.context} input px of context per side"
-          + (f", sides padded to a multiple of {geo.size_multiple}" if geo.size_multiple > 1 else ""))
+    checks = done.checks or {}
+    field = (f"receptive field measured {checks['context_measured']}" if "context_measured" in checks
+             else checks.get("context_note", "receptive field not measured"))
+    print(f"  tiling: exact, {geo.context} input px of context per side ({field})"
+          + (f"; sides padded to a multiple of {geo.size_multiple} and cropped back" if geo.size_multiple > 1 else ""))
+    print(f"  backend: {checks.get('backend', '?')} ({checks.get('backend_why', '')})")
     for note in done.notes:
         print(f"  note: {note}")
     if card.license == UNKNOWN_LICENSE:

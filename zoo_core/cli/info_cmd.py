@@ -97,6 +97,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     data["available_offline"] = is_available_offline(card)
     data["trained"] = card.trained
     data["plugin"] = get_registry().owners.get(("cards", card.name))
+    if "imported" in card.tags:  # measured by `zoo import` (finding them again would import torch)
+        from ..import_checks import read
+
+        data["imported_checks"] = read(card) or "missing: run 'zoo import' on the source file again"
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
