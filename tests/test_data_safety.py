@@ -211,3 +211,14 @@ def test_sheet_output_rules_and_real_count(toy: Path, tmp_path: Path, capsys: py
     shown = manifest["split"]["counts"]["train"]
     assert f": {shown} pictures of toy (train)" in capsys.readouterr().out and shown < 48
     assert Image.open(tmp_path / "s.jpg").size == (8 * 160, -(-shown // 8) * 160)
+
+
+def test_a_damaged_corpus_is_rebuilt_by_the_fix_its_error_names(toy: Path, capsys: pytest.CaptureFixture) -> None:
+    """The damaged-manifest line says 'zoo data prepare NAME --force': that command must then work."""
+    _damage(toy, {"complete": True})
+    assert main(["data", "sheet", "toy", "-o", str(toy.parent / "s.png")]) == 1
+    assert "zoo data prepare toy --force" in one_line_error(capsys, "damaged")
+    assert main(["data", "prepare", "toy", "--force"]) == 0
+    assert main(["data", "sheet", "toy", "-o", str(toy.parent / "s.png")]) == 0
+    _damage(toy, {"name": "another-corpus", "complete": True})  # zoo's layout, but another corpus: not deleted
+    assert main(["data", "prepare", "toy", "--force"]) == 1

@@ -26,14 +26,20 @@ def _names(folder: Path) -> set[str]:
 
 
 def is_corpus(folder: Path, name: str) -> bool:
-    """Whether `folder` is a corpus `name` that zoo wrote: its manifest names it and it holds nothing else."""
-    if not _names(folder) <= CORPUS_NAMES:
+    """Whether `folder` is zoo's corpus `name`: a manifest (naming it, or damaged) and train/ and val/ of PNGs only."""
+    names = _names(folder)
+    if not names <= CORPUS_NAMES or MANIFEST not in names:
         return False
+    for split in names - {MANIFEST}:
+        if os.path.islink(folder / split) or not os.path.isdir(folder / split):
+            return False
+        if not all(e.name.endswith(".png") and e.is_file(follow_symlinks=False) for e in os.scandir(folder / split)):
+            return False
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and data.get("name") == name
+        return True  # damaged: zoo's layout all the same, so `--force` may rebuild it
+    return not isinstance(data, dict) or data.get("name", name) == name
 
 
 def check_target(folder: Path, name: str) -> None:
