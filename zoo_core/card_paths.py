@@ -28,8 +28,10 @@ def relative_problem(value: str) -> str | None:
     """Why `value` is not a relative path inside its root, or None when it is one."""
     if not value or len(value) > MAX_PATH or not value.isprintable():
         return "it must be a non-empty relative path of printable characters"
-    if value.startswith(("/", "\\")) or "\\" in value or re.match(r"^[A-Za-z]:", value):
+    if value.startswith("/") or re.match(r"^[A-Za-z]:", value):
         return "an absolute path"
+    if "\\" in value:
+        return "a backslash: write paths with '/'"
     if any(part in ("..", "") for part in PurePosixPath(value).parts) or ".." in value.split("/"):
         return "'..' leads out of its folder"
     return None
