@@ -137,9 +137,10 @@ def test_debian_art_from_local_debs_through_the_cli(tmp_path: Path, monkeypatch:
                                    f"{images}/mask.png": _png(drawing(4).convert("L"))})
     _fake_deb(debs, "openclipart-svg", {"usr/share/openclipart/svg/people/face_01.svg": SVG,
                                         "usr/share/openclipart/svg/shapes/stars/star.svg": SVG})
-    monkeypatch.setenv("ZOO_DEBS", str(debs))
+    monkeypatch.delenv("ZOO_DEBS", raising=False)  # --debs sets it for the run; restored after the test
     monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
-    assert main(["data", "prepare", "--dir", str(tmp_path / "art")]) == 0
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # no dpkg-deb, rsvg-convert or apt-get: none is needed
+    assert main(["data", "prepare", "--dir", str(tmp_path / "art"), "--debs", str(debs)]) == 0
     assert "prepared" in capsys.readouterr().out
     m = json.loads((tmp_path / "art" / "manifest.json").read_text())
     got = sorted((e["source"]["package"], e["source"]["version"], Path(e["file"]).name) for e in m["files"])

@@ -18,6 +18,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     prep.add_argument("name", nargs="?", default=DEFAULT_CORPUS, help=f"corpus name (default: {DEFAULT_CORPUS})")
     prep.add_argument("--dir", type=Path, help="where to build it (default: $ZOO_HOME/data/NAME)")
     prep.add_argument("--force", action="store_true", help="rebuild even if a complete copy exists")
+    prep.add_argument("--debs", type=Path, metavar="DIR",
+                      help="a folder of .deb files to use instead of downloading them (as ZOO_DEBS)")
     prep.set_defaults(func=cmd_prepare)
     sheet = data_sub.add_parser("sheet", help="a contact sheet (JPEG/PNG) of a sample of a prepared corpus")
     sheet.add_argument("name", nargs="?", default=DEFAULT_CORPUS)
@@ -32,10 +34,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Build one corpus (a no-op when a complete copy of the same version exists)."""
+    import os
+
     from ..data.prepare import prepare
+    from ..errors import ConfigError
     from ..registry import get_registry
 
     spec = get_registry().dataset(args.name)
+    if args.debs is not None:
+        if not os.path.isdir(args.debs):
+            raise ConfigError(f"--debs {args.debs} is not a folder. Give the folder that holds the .deb files.")
+        os.environ["ZOO_DEBS"] = os.pathsep.join([str(args.debs), os.environ.get("ZOO_DEBS", "")]).rstrip(os.pathsep)
     folder, manifest, built = prepare(spec, args.dir, force=args.force)
     counts = manifest["split"]["counts"]
     skipped = ", ".join(f"{n} {why}" for why, n in manifest.get("skipped", {}).items()) or "none"
