@@ -109,8 +109,10 @@ def readme(cards: list[Card], repo_id: str) -> str:
         up = c.upstream
         src = ", ".join(f"`{Path(f['path']).name}` (sha256 `{f['sha256']}`)" for f in up.get("files", []))
         how = f" Made with `{up['command']}`." if up.get("command") else ""
-        lines.append(f"- `{c.name}`: {c.description}" + (f" From {src} in `{up['package']}`" if src else "")
-                     + (f" ({up.get('license', c.license)}, {up.get('url', '')})." if src else ".") + how)
+        where = f" in `{up['package']}`" if up.get("package") else ""  # an imported file names no package
+        url = f", {up['url']}" if up.get("url") else ""
+        lines.append(f"- `{c.name}`: {c.description}" + (f" From {src}{where}" if src else "")
+                     + (f" ({up.get('license', c.license)}{url})." if src else ".") + how)
         for key, m in sorted(c.metrics.items()):
             if isinstance(m, dict) and m.get("command"):
                 lines.append(f"  - {key}: `{m['command']}`" + (f"; {m['protocol']}" if m.get("protocol") else ""))
