@@ -203,3 +203,32 @@ def test_alpha_video_is_refused_not_flattened(tmp_path, capsys):
     src = make_clip(tmp_path / "alpha.mkv", codec="ffv1", pix_fmt="yuva420p", pts=[0, 40])
     assert upscale(str(src), "-o", str(tmp_path / "out.mkv")) == 1
     assert "has an alpha channel (yuva420p)" in capsys.readouterr().err and not (tmp_path / "out.mkv").exists()
+
+
+def test_sigterm_leaves_no_output_and_resume_finishes(tmp_path):
+    """A real process stopped by SIGTERM mid-run: exit 143, one line, no output, no half segment; --resume ends it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = make_clip(tmp_path / "in.mkv", pts=list(range(0, 2400, 40)), size=(96, 72),
+                    options={"qp": "0", "x264-params": "keyint=5:min-keyint=5:scenecut=0"})
+    out = tmp_path / "out.mkv"
+    cmd = [sys.executable, "-m", "zoo", "upscale", str(src), "-o", str(out), "-m", "example-tiny", "-q", "--tta",
+           "--backend", "torch", "--vcodec", "libx264", "--segment", "0.1"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    work = tmp_path / ".out.mkv.zoo-video"
+    deadline = time.monotonic() + 120
+    while not (work / "seg000000.zseg").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    assert not out.exists() and (work / "seg000000.zseg").exists()
+    assert not [p for p in tmp_path.rglob("*.part")]
+    assert upscale(str(src), "-o", str(out), "--tta", "--backend", "torch", "--vcodec", "libx264", "--segment", "0.1",
+                   "--resume") == 0
+    assert [f[0] for f in frames(out)] == list(range(0, 2400, 40)) and not work.exists()
