@@ -153,3 +153,21 @@ def test_messages_name_every_format(tmp_path, capsys):
     assert main(["upscale", str(notes), "-m", "example-tiny", "-q", "-o", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert "HEIC/HEIF" in err and "videos" in err and err.count("\n") == 2
+
+
+def test_deep_avif_keeps_ten_bits_where_nothing_else_is_lost(tmp_path):
+    arr = smooth(48, 64, peak=65535)
+    save_picture(Picture(pixels=arr), tmp_path / "x.avif", quality=100)
+    import av
+
+    with av.open(str(tmp_path / "x.avif")) as c:
+        assert next(c.decode(video=0)).format.name == "yuv420p10le"
+    got = read_picture(tmp_path / "x.avif")
+    assert got.pixels.dtype == np.uint16 and got.pixels.shape == arr.shape
+    assert np.abs(got.pixels.astype(int) - arr).mean() < 65535 * 0.01  # close (4:2:0, lossy)
+    assert np.any(got.pixels % 257)  # finer than 8 bits
+    with Image.open(tmp_path / "x.avif") as im:  # and any reader sees the right picture
+        assert np.abs(np.asarray(im).astype(int) - arr // 257).mean() < 3
+    save_picture(Picture(pixels=arr, icc=ICC), tmp_path / "icc.avif")  # the profile matters more: 8 bits, kept
+    got = read_picture(tmp_path / "icc.avif")
+    assert got.icc == ICC and got.pixels.dtype == np.uint8

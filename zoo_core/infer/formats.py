@@ -157,14 +157,19 @@ def to_srgb(pic: Picture) -> Picture:
 
 
 def encoder(pic: Picture, fmt: str, quality: int) -> Callable[[BinaryIO], None]:
-    """A function writing `pic` as AVIF, HEIF or JPEG XL: 16-bit HEIF as 10/12 bits, 16-bit grey JXL as 16 bits,
-    the rest (Pillow's AVIF, the JXL plugin's colour) as 8 bits."""
+    """A function writing `pic` as AVIF, HEIF or JPEG XL: 16-bit HEIF as 10/12 bits, 16-bit AVIF as 10 bits where
+    nothing else is lost (avif_deep.py), 16-bit grey JXL as 16 bits, the rest as 8 bits."""
     from .modes import pil_from_picture, to_8bit
 
     check_plugin(fmt)
     deep = pic.pixels.dtype == np.uint16
     if fmt == "HEIF" and deep:
         return heif_deep_writer(pic, quality)
+    if fmt == "AVIF" and deep:
+        from .avif_deep import can_write_deep, deep_writer
+
+        if can_write_deep(pic):
+            return deep_writer(pic, quality)
     if fmt == "JXL":
         pic = to_srgb(pic)
     if deep and not (fmt == "JXL" and pic.pixels.shape[2] == 1):

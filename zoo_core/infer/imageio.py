@@ -128,10 +128,18 @@ def read_picture(path: Path, *, limit: int | None = None) -> Picture:
                 return pic
             if im.format == "HEIF" and (deep := formats.read_heif_deep(Path(path))) is not None:
                 return deep  # 10/12-bit: Pillow's plugin would give 8 bits; libheif has applied the rotation
+            if im.format == "AVIF" and im.mode in ("RGB", "L") and (rgb := _avif_deep(path)) is not None:
+                return Picture(pixels=rgb, icc=im.info.get("icc_profile"), exif=im.info.get("exif"))
             im.load()
             return picture_from_pil(ImageOps.exif_transpose(im) or im)
         except ImageError as err:
             raise ImageError(f"{path}: {err}") from None
+
+
+def _avif_deep(path: Path) -> np.ndarray | None:
+    from .avif_deep import read_deep
+
+    return read_deep(Path(path))
 
 
 def output_format(path: Path, fmt: str | None) -> str:
