@@ -6,6 +6,8 @@ new artist. This check holds out whole pictures by what they show and reports ea
   (composited over white), scene = the painted panorama; trained on eileen, the concerts, the pong field;
 - fold E (the swap, for cross-validation of recipes): character = the eileen sprite, scenes = the three concerts;
   trained on lucy, the panorama, the pong field;
+- each held-out group again at half size ("1/2": box-averaged, so lines are half as thick in pixels: the same
+  art as a smaller, finer drawing; artists differ most in line width and detail per pixel);
 - drawings: Open Clip Art renderings of the validation split (a different domain: vector line art), both folds.
 Crops: 192 px HR, on a grid over each picture, spread evenly, flat ones (grey std < 8: white around a sprite)
 skipped; HR shrunk by the card's scale with PIL bicubic; PSNR on Y (BT.601), 4 px border (as `zoo eval`).
@@ -26,7 +28,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from zoo_core.api import load
+import yaml
+
+from zoo_core.api import get_card, load
+from zoo_core.cardgen import write_card as write_card_file
 from zoo_core.data.prepare import corpus_dir, read_manifest
 from zoo_core.train.dataset import spread, to_rgb
 from zoo_core.train.evaluate import _busiest_box, _ModelUpscale, bicubic_shrink, evaluate_upscale
@@ -76,18 +81,26 @@ def _crops(img: Image.Image, n: int) -> list[Image.Image]:
     return [img.crop((x, y, x + SIDE, y + SIDE)) for x, y in picked]
 
 
+def groups(fold: str) -> list[str]:
+    """The fold's groups in table order: each held-out group, then at half size, then drawings."""
+    return [*FOLDS[fold], *(f"{g} 1/2" for g in FOLDS[fold]), "drawings"]
+
+
 def crop_sets(corpus: str, fold: str, root: Path, per_picture: int = PER_PICTURE,
               drawings_n: int = DRAWINGS) -> dict[str, Path]:
     """Write one crop folder per held-out group under root: {group: folder}."""
     pictures, sets = fold_pictures(corpus, fold), {}
-    for group in (*FOLDS[fold], "drawings"):
-        folder = root / group.replace(" ", "_")
+    for group in groups(fold):
+        folder = root / group.replace(" ", "_").replace("/", "")
         folder.mkdir()
         sets[group] = folder
-        files = pictures[group] if group != "drawings" else spread(pictures[group], drawings_n)
+        base, half = group.removesuffix(" 1/2"), group.endswith(" 1/2")
+        files = pictures[base] if group != "drawings" else spread(pictures[group], drawings_n)
         for f in files:
             with Image.open(f) as im:
                 img = to_rgb(im)
+            if half:  # the same art drawn at half the size: thinner lines, more detail per pixel (box average)
+                img = img.reduce(2)
             if group == "drawings":
                 if min(img.size) >= SIDE:
                     img.crop(_busiest_box(img, SIDE, 2)).save(folder / f"{f.stem}.png")
@@ -110,6 +123,41 @@ def gains(model: str, weights: str | None, sets: dict[str, Path], backend: str |
         return out
 
 
+COMMAND = ".venv/bin/python benchmarks/transfer_val.py --write-cards"
+STALE = ("psnr_y_2x_validation", "psnr_y_2x_debian_art_val_real_art", "psnr_y_2x_debian_art_val_drawings")
+
+
+def card_metrics(fold: str, model: str, scores: dict[str, dict]) -> dict[str, dict]:
+    """One card metric per held-out group: the model's PSNR-Y, bicubic's, the gain, and the command."""
+    return {f"psnr_y_2x_transfer_{fold}_{group.replace(' 1/2', '_half')}": {
+        "name": f"PSNR-Y 2x (dB), transfer validation fold {fold}, {group}",
+        "value": r["psnr_y"], "bicubic": r["bicubic"], "gain_db": r["gain_db"],
+        "dataset": f"{r['crops']} {SIDE}px crops of {GROUP_WORDS[fold].get(group, group)}; never trained on",
+        "protocol": f"HR shrunk 2x by PIL bicubic; PSNR on Y (BT.601, 16-235) of 8-bit outputs, {BORDER} px border",
+        "command": f"{COMMAND} --fold {fold} --models {model}"} for group, r in scores.items()}
+
+
+GROUP_WORDS = {
+    "L": {"character": "the Ren'Py demo's lucy sprites over white (a character held out)",
+          "scene": "the Ren'Py demo's painted panorama (a scene held out)",
+          "character 1/2": "the lucy sprites box-averaged to half size", "scene 1/2": "the panorama at half size",
+          "drawings": "Open Clip Art renderings of the debian-art val split"},
+    "E": {"character": "the Ren'Py demo's eileen sprite over white", "scene": "the Ren'Py demo's concert scenes",
+          "character 1/2": "the eileen sprite at half size", "scene 1/2": "the concert scenes at half size",
+          "drawings": "Open Clip Art renderings of the debian-art val split"},
+}
+
+
+def write_card(model: str, metrics: dict[str, dict]) -> None:
+    """Store the group metrics in the card file and drop the merged validation figures they replace."""
+    path = Path(get_card(model).source)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    kept = {k: v for k, v in (data.get("metrics") or {}).items() if k not in STALE}
+    data["metrics"] = {**kept, **metrics}
+    write_card_file(path, data)
+    print(f"wrote metrics into {path}", file=sys.stderr)
+
+
 def main() -> None:
     """Print one row per model: the gain over bicubic in each held-out group of the fold."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -120,6 +168,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--backend")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--write-cards", action="store_true", help="store each group's figures in the card files")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     weights = dict(w.split("=", 1) for w in args.weights)
@@ -132,6 +181,8 @@ def main() -> None:
         for model in args.models:
             results[model] = gains(model, weights.get(model), sets, args.backend)
             print(f"| {model} | " + " | ".join(f"{results[model][g]['gain_db']:+.2f}" for g in sets) + " |", flush=True)
+            if args.write_cards and model not in weights:
+                write_card(model, card_metrics(args.fold, model, results[model]))
     if args.json:
         args.json.write_text(json.dumps({"fold": args.fold, "results": results}, indent=1))
 
