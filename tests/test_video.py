@@ -45,6 +45,7 @@ def test_mkv_keeps_every_stream_timestamp_and_frame(tmp_path, backend):
     with av.open(str(out)) as c:
         assert [s.type for s in c.streams] == ["video", "audio", "audio", "subtitle", "attachment"]
         assert c.streams[1].metadata["language"] == "jpn" and c.streams[3].metadata["language"] == "eng"
+        assert c.streams[3].disposition & av.stream.Disposition.forced  # a signs-and-songs track stays forced
         att = c.streams[4]
         assert att.metadata["filename"] == "font.ttf" and bytes(att.data) == FONT
         assert [(ch["metadata"]["title"], float(ch["start"] * ch["time_base"])) for ch in c.chapters()] == \
@@ -92,6 +93,10 @@ def test_rotated_phone_clip_and_sar_are_carried(tmp_path):
                     sar=Fraction(4, 3), audio=(("aac", 44100, 1),))
     out = tmp_path / "out.mp4"
     assert upscale(str(src), "-o", str(out), "--vcodec", "libx264") == 0
+    assert upscale(str(src), "-o", str(tmp_path / "hevc.mp4")) == 0
+    with av.open(str(tmp_path / "hevc.mp4")) as c:
+        assert c.streams.video[0].codec_context.codec_tag == "hvc1"  # playable on Apple devices
+        assert next(c.decode(video=0)).rotation == 90
     with av.open(str(out)) as c:
         vs = c.streams.video[0]
         f = next(c.decode(vs))

@@ -49,6 +49,7 @@ def make_clip(path: Path, *, fmt: str = "matroska", codec: str = "libx264", size
         if sub is not None:
             sub.time_base = MS
             sub.metadata["language"] = "eng"
+            sub.disposition = av.stream.Disposition.forced
         if attachment:
             out.add_attachment("font.ttf", "application/x-truetype-font", FONT)
         out.metadata["title"] = "zoo test clip"

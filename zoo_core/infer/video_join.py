@@ -84,6 +84,8 @@ def join(plan: VideoPlan, lk: Look, enc: tuple[Any, ...], work: Path, f: BinaryI
                 o.time_base = tb
                 if lk.matrix:
                     o.set_display_matrix(list(lk.matrix))
+                if plan.vcodec == "libx265" and plan.container in ("mp4", "mov"):
+                    o.codec_context.codec_tag = "hvc1"  # what Apple's players require of HEVC in MP4/MOV
             elif actions.get(s.index) == "copy":
                 o = out.add_stream_from_template(s)
             elif actions.get(s.index) == "reencode":
@@ -93,6 +95,7 @@ def join(plan: VideoPlan, lk: Look, enc: tuple[Any, ...], work: Path, f: BinaryI
             else:
                 continue
             o.metadata.update(_tags(dict(s.metadata)))
+            o.disposition = s.disposition  # default / forced (signs-and-songs subtitles) / hearing-impaired…
             streams[s.index] = o
         vstream = inp.streams[plan.video]
         first = float((vstream.start_time or 0) * Fraction(vstream.time_base))
