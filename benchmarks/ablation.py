@@ -105,7 +105,7 @@ def config(recipe: str, fold: str, steps: int, start: str, run_dir: Path) -> dic
         node[leaf] = copy.deepcopy(value)
     cfg["data"] = {k: _resolve(v, dirs) for k, v in cfg["data"].items()}
     arch, hp = HYPER[start]
-    cfg["name"] = f"abl-{fold}-{recipe}"
+    cfg["name"] = f"abl-{fold.lower()}-{recipe}"
     cfg["model"] = {"architecture": arch, "hyperparameters": hp, "init_from": STARTS[start]}
     cfg["optim"]["steps"] = steps
     cfg["run_dir"] = str(run_dir)
@@ -130,7 +130,7 @@ def run(recipe: str, fold: str, steps: int, start: str) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as tmp:
         sets = tv.crop_sets("debian-art", fold, Path(tmp))
-        scores = tv.gains(str(export / f"abl-{fold}-{recipe}.yaml"), str(export / f"abl-{fold}-{recipe}.safetensors"),
+        scores = tv.gains(str(export / f"abl-{fold.lower()}-{recipe}.yaml"), str(export / f"abl-{fold.lower()}-{recipe}.safetensors"),
                           sets)
     out = {"recipe": recipe, "fold": fold, "steps": steps, "start": start, "gains": scores,
            "changes": RECIPES[recipe], "command": f"benchmarks/ablation.py run --fold {fold} --steps {steps} "
@@ -152,8 +152,30 @@ def baseline(fold: str, start: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def rescore(fold: str, start: str) -> None:
+    """Score finished runs (and the start) on groups added to transfer_val.py after they were scored."""
+    import tempfile
+
+    wanted = tv.groups(fold)
+    stale = [p for p in (RUNS / fold / start).glob("*/result.json") if set(wanted) - set(json.loads(p.read_text())["gains"])]
+    start_file = RUNS / fold / start / "start.json"
+    if start_file.exists() and set(wanted) - set(json.loads(start_file.read_text())["gains"]):
+        start_file.unlink()
+    if not stale:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = tv.crop_sets("debian-art", fold, Path(tmp))
+        for path in stale:
+            r = json.loads(path.read_text())
+            export = path.parent / "train" / "export"
+            name = f"abl-{fold.lower()}-{r['recipe']}"
+            r["gains"] = tv.gains(str(export / f"{name}.yaml"), str(export / f"{name}.safetensors"), sets)
+            path.write_text(json.dumps(r, indent=1))
+
+
 def table(fold: str, start: str) -> str:
     """Markdown: one row per finished run, one column per held-out group."""
+    rescore(fold, start)
     base = baseline(fold, start)["gains"]
     groups = list(base)
     rows = [f"| recipe (fold {fold}, from {start}) | steps | " + " | ".join(groups) + " |",

@@ -72,9 +72,9 @@ def fold_pictures(corpus: str, fold: str) -> dict[str, list[Path]]:
     return out
 
 
-def _crops(img: Image.Image, n: int) -> list[Image.Image]:
+def _crops(img: Image.Image, n: int, stride: int = SIDE) -> list[Image.Image]:
     """n 192 px crops spread over the picture's grid, flat ones (a sprite's white surround) left out."""
-    cells = [(x, y) for y in range(0, img.height - SIDE + 1, SIDE) for x in range(0, img.width - SIDE + 1, SIDE)]
+    cells = [(x, y) for y in range(0, img.height - SIDE + 1, stride) for x in range(0, img.width - SIDE + 1, stride)]
     grey = np.asarray(img.convert("L"), dtype=np.float32)
     cells = [(x, y) for x, y in cells if grey[y:y + SIDE, x:x + SIDE].std() >= FLAT_STD]
     picked = [cells[(i * len(cells)) // min(n, len(cells))] for i in range(min(n, len(cells)))]
@@ -105,7 +105,8 @@ def crop_sets(corpus: str, fold: str, root: Path, per_picture: int = PER_PICTURE
                 if min(img.size) >= SIDE:
                     img.crop(_busiest_box(img, SIDE, 2)).save(folder / f"{f.stem}.png")
                 continue
-            for i, crop in enumerate(_crops(img, per_picture)):
+            # half-size pictures hold a quarter of the cells: half-overlapping crops keep the group's count up
+            for i, crop in enumerate(_crops(img, per_picture, SIDE // 2 if half else SIDE)):
                 crop.save(folder / f"{f.stem}-{i}.png")
     return sets
 
