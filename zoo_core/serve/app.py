@@ -20,7 +20,10 @@ from starlette.staticfiles import StaticFiles
 from ..errors import ZooError
 from .engine import FORMATS, MAX_SCALE, Loader, ModelCache, default_name, list_entries, pass_cards
 from .jobs import Busy, JobQueue, Limits, TooLarge, WebJob, encode_png
+from .upload import _check_pixels as check_pixels
 from .upload import check_format, decode, parse_spec, read_form, upload_file
+from .video_job import MEDIA, is_video, out_suffix
+from .video_job import prepare as prepare_video
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")  # hosts that only this machine reaches (no warning)
 STATUS = {TooLarge: 413, Busy: 503}
@@ -47,7 +50,7 @@ def download_name(job: WebJob) -> str:
     """`picture-upconv7-noise2-4x.png`: the input's stem, the model that ran (first pass), scale and format."""
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", job.filename.rsplit(".", 1)[0])[:80] or "image"
     model = job.cards[0] if job.cards else job.spec.model
-    ext = {"jpeg": "jpg"}.get(job.spec.format, job.spec.format)
+    ext = out_suffix(job.filename)[1:] if job.video is not None else {"jpeg": "jpg"}.get(job.spec.format, job.spec.format)
     return f"{stem}-{model}-{job.spec.scale:g}x.{ext}"
 
 
@@ -81,9 +84,13 @@ class Api:
                 data = await item.read()
             finally:
                 await form.close()
-            image = await run_in_threadpool(decode, data, name, self.limits, spec.scale)
-            check_format(image.size, spec.scale, spec.format)
-            job = WebJob(spec=spec, image=image, filename=name)
+            video = None
+            if is_video(name):  # a short clip: the CLI's video job (serve/video_job.py)
+                video, image = await run_in_threadpool(prepare_video, data, name, self.limits, spec.scale, check_pixels)
+            else:
+                image = await run_in_threadpool(decode, data, name, self.limits, spec.scale)
+                check_format(image.size, spec.scale, spec.format)
+            job = WebJob(spec=spec, image=image, filename=name, video=video)
             self.queue.submit(job)
         except ZooError as err:
             return zoo_error(err)
@@ -107,7 +114,8 @@ class Api:
         headers = {"Cache-Control": "no-store"}
         if request.query_params.get("download"):
             headers["Content-Disposition"] = f'attachment; filename="{download_name(job)}"'
-        return Response(job.result, media_type=FORMATS[job.spec.format][1], headers=headers)
+        media = MEDIA[out_suffix(job.filename)] if job.video is not None else FORMATS[job.spec.format][1]
+        return Response(job.result, media_type=media, headers=headers)
 
     async def job_baseline(self, request: Request) -> Response:
         """The input enlarged to the output's size by a plain filter: the 'before' of the comparison."""

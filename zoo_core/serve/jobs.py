@@ -60,6 +60,7 @@ class WebJob:
     cards: list[str] = field(default_factory=list)
     result: bytes | None = None
     out_size: tuple[int, int] | None = None
+    video: Any = None  # the stored upload's path for a video job (serve/video_job.py); `image` is its first frame
     created: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
@@ -74,7 +75,7 @@ class WebJob:
         d: dict[str, Any] = {
             "id": self.id, "state": self.state, "position": position, "progress": round(progress, 4),
             "model": self.spec.model, "noise": self.spec.noise, "scale": self.spec.scale, "tta": self.spec.tta,
-            "format": self.spec.format,
+            "format": self.spec.format, "video": self.video is not None,
             "cards": self.cards, "filename": self.filename,
             "width": self.image.width, "height": self.image.height,
         }
@@ -157,6 +158,16 @@ class JobQueue:
             raise Stopped("The server is stopping; the job was cancelled.")
         job.tick(n)
 
+    def _run_video(self, job: WebJob) -> None:
+        """A video job: frames for progress; the result is the upscaled clip in its own container."""
+        from .engine import plan
+        from .video_job import run
+
+        p = plan(job.spec)
+        job.cards = [p.first.name] + [p.rest.name] * (p.passes - 1)
+        job.result, job.out_size = run(job.video, job.filename, p, self.cache, job.spec,
+                                       on_total=lambda n: setattr(job, "total", n), tick=lambda n: self._tick(job, n))
+
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if j.state in ("done", "error")]
         for j in finished[: max(0, len(finished) - self.limits.keep + 1)]:
@@ -180,6 +191,10 @@ class JobQueue:
     def _run(self, job: WebJob) -> None:
         state, error = "done", ""
         try:
+            if job.video is not None:
+                self._run_video(job)
+                job.finished, job.error, job.state = time.monotonic(), "", "done"
+                return
             out, job.cards = run_job(job.image, job.spec, self.cache,
                                      on_total=lambda n: setattr(job, "total", n),
                                      tick=lambda n: self._tick(job, n))

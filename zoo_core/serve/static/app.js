@@ -181,6 +181,18 @@ function showResult(job) {
   const via = job.cards.length > 1 ? " (" + job.cards.join(" → ") + ")" : " with " + job.cards[0];
   $("out-info").textContent = job.width + "×" + job.height + " → " + job.out_width + "×" + job.out_height + via;
   $("result").hidden = false;
+  // A video comes back as a playable clip (every stream kept), not as a before/after picture.
+  for (const id of ["viewport", "split"]) $(id).hidden = job.video;
+  $("baseline").parentElement.hidden = job.video;
+  $("video").hidden = !job.video;
+  if (job.video) {
+    $("video").src = base + "/result";
+    const ext = job.filename.match(/\.(mp4|m4v|mov|webm|mkv)$/i);
+    $("download").download = job.filename.replace(/\.[^.]*$/, "") + "-" + job.cards[0] + "-" + job.scale + "x." +
+      (ext ? ext[1].toLowerCase() : "mkv");
+    return;
+  }
+  $("video").removeAttribute("src");
   fitCompare();
   setSplit($("split").value);
 }
