@@ -67,3 +67,19 @@ def test_dir_repeat_weighs_one_folder(tmp_path: Path) -> None:
     for bad in ({"data.dir_repeat": {str(tmp_path / "c"): 2}}, {"data.augment": "rot"}, {"data.min_patch_std": -1}):
         with pytest.raises(zoo.ConfigError, match=next(iter(bad)).split(".")[1]):
             load_config(path, bad)
+
+
+def test_corpus_source_left_out_and_files_excluded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoo_core.data import prepare
+    from zoo_core.train.dataset import corpus_images
+
+    files = []
+    for i, pkg in enumerate(["art", "art", "clip", "clip", "clip"]):
+        files.append((tmp_path / f"{pkg}-{i}.png", pkg))
+        synthetic_image(i, 40).save(files[-1][0])
+    monkeypatch.setattr(prepare, "split_entries", lambda name, split, root=None: files)
+    assert len(corpus_images("toy", [1.0], {"art": 3})) == 2 * 3 + 3
+    assert len(corpus_images("toy", [1.0], {"art": 3, "clip": 0})) == 6  # the clip art left out
+    assert len(corpus_images("toy", [1.0], {"clip": 0}, exclude=["art-0.png"])) == 1
+    with pytest.raises(zoo.ConfigError, match="not a source"):
+        corpus_images("toy", [1.0], {"nope": 0})

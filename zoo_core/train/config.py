@@ -38,9 +38,9 @@ class DataConfig:
     """HR images (folders of PNG/JPEG, plus synthetic ones) cut into a grid of patches."""
 
     corpus: str = ""  # a prepared corpus (`zoo data prepare NAME`): its train split is used
-    source_repeat: dict[str, int] = field(default_factory=dict)  # corpus source package -> extra repeat factor
+    source_repeat: dict[str, int] = field(default_factory=dict)  # corpus source package -> repeat factor (0: left out)
     dirs: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)  # file names (not paths) held out for evaluation
+    exclude: list[str] = field(default_factory=list)  # file names (not paths), in dirs and the corpus, never trained on
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     patch_size: int = 192  # HR patch side, as the seed
     max_patch_per_img: int = 16
@@ -229,8 +229,9 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"data.scales is {d.scales}; give factors in (0, 1], e.g. [1.0, 0.75, 0.5].")
     if not d.dirs and not d.corpus and d.synthetic.count < 1:
         raise ConfigError("data: name a corpus (data.corpus), folders (data.dirs) or data.synthetic.count >= 1.")
-    if any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in d.source_repeat.values()):
-        raise ConfigError(f"data.source_repeat is {d.source_repeat}; give whole numbers >= 1 per source package.")
+    if any(not isinstance(n, int) or isinstance(n, bool) or n < 0 for n in d.source_repeat.values()):
+        raise ConfigError(f"data.source_repeat is {d.source_repeat}; give whole numbers >= 0 per source package "
+                          "(0 leaves that source out).")
     if cfg.validate.count < 1:
         raise ConfigError(f"validate.count is {cfg.validate.count}; give at least 1.")
     if not cfg.model.architecture:

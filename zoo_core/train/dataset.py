@@ -47,17 +47,19 @@ def corpus_files(name: str, split: str) -> list[Path]:
     return split_files(name, split)
 
 
-def corpus_images(name: str, scales: Sequence[float], source_repeat: dict[str, int]) -> list[Image.Image]:
-    """The train split's pictures at each scale, each source's repeated source_repeat[package] times."""
+def corpus_images(name: str, scales: Sequence[float], source_repeat: dict[str, int],
+                  exclude: Sequence[str] = ()) -> list[Image.Image]:
+    """The train split's pictures (minus excluded file names) at each scale, each source's repeated
+    source_repeat[package] times (0: that source left out)."""
     from ..data.prepare import split_entries
 
-    entries = split_entries(name, "train")
+    entries = [(f, p) for f, p in split_entries(name, "train") if f.name not in exclude]
     unknown = sorted(set(source_repeat) - {pkg for _, pkg in entries})
     if unknown:
         raise ConfigError(f"data.source_repeat names '{unknown[0]}', which is not a source of corpus '{name}' "
                           f"(its sources: {', '.join(sorted({p for _, p in entries}))}).")
     out: list[Image.Image] = []
-    for pkg in sorted({p for _, p in entries}):
+    for pkg in sorted({p for _, p in entries} - {p for p, n in source_repeat.items() if n == 0}):
         images = rescaled(load_images([f for f, p in entries if p == pkg]), scales)
         out += images * source_repeat.get(pkg, 1)
     return out

@@ -34,7 +34,9 @@ def recipe(cfg: TrainConfig) -> str:
     src += [f"images in {x}" + (f" except {', '.join(d.exclude)}" if d.exclude else "")
             + (f" counted {d.dir_repeat[x]} times" if d.dir_repeat.get(x, 1) > 1 else "") + counted for x in d.dirs]
     if d.corpus:
-        more = "".join(f", {pkg} pictures counted {n} times" for pkg, n in sorted(d.source_repeat.items()))
+        more = "".join(f", {pkg} pictures counted {n} times" if n else f", no {pkg} pictures"
+                       for pkg, n in sorted(d.source_repeat.items()))
+        more += f", except {', '.join(d.exclude)}" if d.exclude and not d.dirs else ""
         src.append(f"the train split of corpus '{d.corpus}' (zoo data prepare {d.corpus}){more}{counted}")
     return (
         f"Data: {'; '.join(src)}; {d.patch_size}px HR patches "

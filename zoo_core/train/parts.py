@@ -72,7 +72,7 @@ def _dataset(cfg: TrainConfig, degradation: Degradation, geometry: Geometry) -> 
     images = []
     for folder in d.dirs:  # each folder's pictures d.dir_repeat[folder] times (the mix of sources)
         images += rescaled(load_images(image_files([folder], d.exclude)), d.scales) * d.dir_repeat.get(folder, 1)
-    images = (images + (corpus_images(d.corpus, d.scales, d.source_repeat) if d.corpus else [])) * d.repeat
+    images = (images + (corpus_images(d.corpus, d.scales, d.source_repeat, d.exclude) if d.corpus else [])) * d.repeat
     images += synthetic_images(d.synthetic.count, size=d.synthetic.size, seed=d.synthetic.seed)
     return PatchDataset(images, patch_size=d.patch_size, max_patch_per_img=d.max_patch_per_img,
                         degradation=degradation, geometry=geometry, seed=cfg.optim.seed, augment=d.augment,
