@@ -1,5 +1,6 @@
-"""Working set of one ncnn tile over its widest fp32 feature map, per card: the figure an Architecture declares
-as `working_set` (zoo_core/cost.py charges concurrent tiles × working_set × widest map against TILE_BUDGET).
+"""Working set of one ncnn tile over its widest fp32 feature map, per card: the figure a plugin declares for the
+ncnn engine as `zoo.plugin.NcnnHints(architecture=..., working_set=...)` through its register_engine_hints hook
+(zoo_core/cost.py charges concurrent tiles × working_set × widest map against TILE_BUDGET).
 
 Each (card, tile side T) runs in a fresh child: the model is loaded with tile T, batch 1 and `--threads`
 ncnn threads (1: what each of the ncnn runner's concurrent workers gets), warmed on a 16×16 image, then the
@@ -21,6 +22,7 @@ CHILD = """
 import json, sys
 import numpy as np
 import zoo
+from zoo_core.api import backend_named
 from zoo_core.cost import cached_cost, widest_elements
 card, side, threads = json.loads(sys.argv[1])
 
@@ -38,8 +40,8 @@ open("/proc/self/clear_refs", "w").write("5")  # peak RSS mark := current RSS
 up.upscale(img)
 arch = zoo.get_registry().architecture(up.card.architecture)
 widest = 4 * widest_elements(cached_cost(arch, up.card.hyperparameters)["widest_layers"], side)
-print(json.dumps({"arch": arch.id, "declared": getattr(arch, "working_set", None), "above": status("VmHWM") - base,
-                  "widest": widest}))
+declared = backend_named("ncnn").working_set(up.card)
+print(json.dumps({"arch": arch.id, "declared": declared, "above": status("VmHWM") - base, "widest": widest}))
 """
 
 

@@ -8,7 +8,10 @@ import pytest
 import torch
 
 import zoo
+from zoo_core.api import backend_named
 from zoo_core.capabilities import kept_pixels as _kept_pixels
+from zoo_core.default_plugins import ncnn_hints
+from zoo_core.default_plugins.ncnn_hints import NcnnHints
 from zoo_core.cost import (MIN_DEFAULT_TILE, OUTPUT_RESERVE, TILE_BUDGET, WORKING_SET, _measure, capped_tile, cost,
                            fits, fitting_workers, whole_image_side, widest_elements, working_set)
 from zoo_core.tile_plan import KEPT_SHARE, TilePlanner, gathering_bytes, tiling_overhead
@@ -93,34 +96,41 @@ def test_load_caps_the_default_tile_and_an_explicit_tile_wins(monkeypatch):
 
 
 def _declaring(monkeypatch, arch_id: str, factor: float | None) -> zoo.Architecture:
-    """The registered architecture `arch_id`, re-registered with working_set=factor for this test."""
-    reg = zoo.get_registry()
-    arch = dataclasses.replace(reg.architecture(arch_id), working_set=factor)
-    monkeypatch.setitem(reg.architectures, arch_id, arch)
-    return arch
+    """The architecture, its ncnn hints replaced by working_set=factor (None: no hints) for this test."""
+    hints = zoo.get_registry().engine_hints
+    if factor is None:
+        monkeypatch.delitem(hints, f"ncnn:{arch_id}", raising=False)
+    else:
+        monkeypatch.setitem(hints, f"ncnn:{arch_id}", NcnnHints(architecture=arch_id, working_set=factor))
+    return zoo.get_registry().architecture(arch_id)
 
 
-def test_an_architecture_without_a_declared_working_set_is_charged_the_default():
-    arch = zoo.Architecture(id="undeclared", build=lambda *, scale=2: None, scale=2, offset=0, context=1)
-    assert arch.working_set is None and working_set(arch) == WORKING_SET == 24
-    assert working_set(dataclasses.replace(arch, working_set=9.5)) == 9.5
+def test_the_working_set_is_the_engines_and_an_architecture_without_hints_is_charged_the_default(monkeypatch):
+    ncnn, torch_backend, card = backend_named("ncnn"), backend_named("torch"), zoo.get_card("espcn7")
+    assert ncnn.working_set(card) == 15 and working_set(ncnn, card) == 15  # zoo-espcn7's NcnnHints
+    assert not hasattr(zoo.get_registry().architecture("espcn7"), "working_set")  # not in the generic descriptor
+    assert torch_backend.working_set(card) is None and working_set(torch_backend, card) == WORKING_SET == 24
+    _declaring(monkeypatch, "espcn7", None)
+    assert ncnn.working_set(card) is None and working_set(ncnn, card) == 24
+    _declaring(monkeypatch, "espcn7", 9.5)
+    assert working_set(ncnn, card) == 9.5
 
 
 def test_a_declared_working_set_sizes_the_default_tile(monkeypatch):
     lines = cost(zoo.get_registry().architecture("espcn7"))["widest_layers"]
     tiles = {}
     for factor in (None, 12, 2):
-        arch = _declaring(monkeypatch, "espcn7", factor)
+        _declaring(monkeypatch, "espcn7", factor)
         up = zoo.load("espcn7", backend="ncnn")
         tiles[factor] = up.tile_size
-        assert up.tile_size == capped_tile(256, lines, workers=up.batch_size, context=7, factor=working_set(arch))
+        assert up.tile_size == capped_tile(256, lines, workers=up.batch_size, context=7, factor=factor or WORKING_SET)
     assert tiles[None] < tiles[12] < tiles[2] == 256  # a smaller factor, a larger tile, up to ncnn's preference
 
 
 @pytest.mark.parametrize("bad", ["12", True, 0, 0.5, 5000, float("nan"), [12]])
 def test_a_bad_working_set_is_one_zoo_error_line_at_registration(bad):
     with pytest.raises(zoo.ZooError) as err:
-        zoo.Architecture(id="bad-ws", build=lambda *, scale=2: None, scale=2, offset=0, context=1, working_set=bad)
+        NcnnHints(architecture="bad-ws", working_set=bad)
     message = str(err.value)
     assert "\n" not in message and "working_set must be a number from 1 to 1000" in message
     assert f"got {bad!r}" in message and "Fix: give working_set=" in message
@@ -129,15 +139,19 @@ def test_a_bad_working_set_is_one_zoo_error_line_at_registration(bad):
 def test_a_plugin_declaring_a_bad_working_set_is_reported_by_zoo_plugins(install_plugin):
     install_plugin("zoo-ws-bad", "zoo_ws_bad", """
         import zoo
+        import zoo.plugin
 
         @zoo.hookimpl
         def register_architectures(register):
-            register(zoo.Architecture(id="ws-bad", build=lambda *, scale=2: None, scale=2, offset=0, context=1,
-                                      working_set="lots"))
+            register(zoo.Architecture(id="ws-bad", build=lambda *, scale=2: None, scale=2, offset=0, context=1))
+
+        @zoo.hookimpl
+        def register_engine_hints(register):
+            register(zoo.plugin.NcnnHints(architecture="ws-bad", working_set="lots"))
         """)
     reg = zoo.get_registry()
     problems = [p.message for p in reg.problems if p.plugin == "zoo-ws-bad"]
-    assert "ws-bad" not in reg.architectures
+    assert "ws-bad" in reg.architectures and "ncnn:ws-bad" not in reg.engine_hints  # the hints alone are left out
     assert len(problems) == 1 and "working_set must be a number from 1 to 1000" in problems[0], problems
 
 
@@ -205,14 +219,14 @@ def test_an_image_that_grows_to_one_tile_runs_once_and_is_unchanged():
 
 
 def test_a_working_set_function_of_the_hyperparameters_is_read_per_card(monkeypatch):
-    arch = dataclasses.replace(zoo.get_registry().architecture("realcugan"),
-                               working_set=lambda hp: 30 if hp["scale"] == 4 else 10)
-    assert (working_set(arch, {"scale": 4}), working_set(arch, {"scale": 2}), working_set(arch)) == (30, 10, 10)
-    shipped = zoo.get_registry().architecture("realcugan")
-    assert working_set(shipped, {"scale": 4}) > working_set(shipped, {"scale": 2})  # 4x: its 805 MB output too
-    bad = dataclasses.replace(arch, working_set=lambda hp: 0)
+    hints = NcnnHints(architecture="realcugan", working_set=lambda hp: 30 if hp["scale"] == 4 else 10)
+    read = [ncnn_hints.working_set("realcugan", {"scale": s}, hints) for s in (4, 2)]
+    assert read == [30, 10]
+    ncnn = backend_named("ncnn")
+    assert ncnn.working_set(zoo.get_card("realcugan-se-4x")) > ncnn.working_set(zoo.get_card("realcugan-se-2x"))
+    bad = NcnnHints(architecture="realcugan", working_set=lambda hp: 0)  # 4x: its 805 MB output too, above
     with pytest.raises(zoo.ZooError, match="working_set function must give a number from 1 to 1000, got 0. Fix:"):
-        working_set(bad, {"scale": 2})
+        ncnn_hints.working_set("realcugan", {"scale": 2}, bad)
 
 
 # 256 channels on the tile plus 16 px of context a side, 4x output, factor 16, four 288² runs kept at most

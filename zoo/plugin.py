@@ -40,6 +40,8 @@ _EXPORTS = {
     "NcnnGraphCheck": "zoo_core.capabilities:NcnnGraphCheck",
     "NcnnLayer": "zoo_core.capabilities:NcnnLayer",
     "SEBlock": "zoo_core.capabilities:SEBlock",
+    # an engine's own hints (register_engine_hints): the ncnn backend's working-set factor
+    "NcnnHints": "zoo_core.default_plugins.ncnn_hints:NcnnHints",
     # weights: the deterministic safetensors writer (anyone can reproduce the sha256), its reader, atomic writes
     "save_safetensors": "zoo_core.weights.safetensors_io:save_safetensors",
     "load_safetensors": "zoo_core.weights.safetensors_io:load_safetensors",

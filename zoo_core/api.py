@@ -245,7 +245,7 @@ def load(
     module = build_model(card, weights)
     candidates = pick_backends(card, module, dev, precision, backend)
     chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
-    tile_size, batch_size, planner = _default_tiling(card, runner, dev, tile_size, batch_size)
+    tile_size, batch_size, planner = _default_tiling(card, chosen, runner, dev, tile_size, batch_size)
     from .infer.upscaler import Upscaler
 
     return Upscaler(
@@ -279,15 +279,15 @@ def _device_for(card: Card, device: str, precision: str) -> str:
     return dev
 
 
-def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
+def _default_tiling(card: Card, backend: Backend, runner: Runner, device: str, tile: int | None,
                     batch: int | None) -> tuple[int | None, int, TilePlanner | None]:
     """(tile, batch, per-image planner): the given tile and batch, else the backend's preferences; on the CPU a
     backend's preferred tile is made smaller where that many tiles at once would overrun the memory budget (and
     fewer run at once where even cost.capped_tile's smallest does not fit), from the cached widest feature maps
-    and the architecture's working-set factor; the planner (tile_plan.py) then grows it for an image that leaves
-    the room: to the whole image up to the side whose one tile fits 4096²'s memory (cost.whole_image_side), and,
-    unless the batch was given, to larger tiles (one at a time where the runner gathers image-wide SE statistics,
-    concurrent otherwise)."""
+    and the engine's working-set factor (Backend.working_set); the planner (tile_plan.py) then grows it for an
+    image that leaves the room: to the whole image up to the side whose one tile fits 4096²'s memory
+    (cost.whole_image_side), and, unless the batch was given, to larger tiles (one at a time where the runner
+    gathers image-wide SE statistics, concurrent otherwise)."""
     preferred = runner.preferred_tile
     # GPU memory is another budget, and a runner without a preference (torch) keeps the inferer's default
     if tile or device != "cpu" or not preferred:
@@ -300,7 +300,7 @@ def _default_tiling(card: Card, runner: Runner, device: str, tile: int | None,
     widest = cached_cost(arch, card.hyperparameters, keep=False).get("widest_layers")
     if not widest:
         return preferred, batch or runner.preferred_batch, None
-    geo, factor = arch.geometry(card.hyperparameters), working_set(arch, card.hyperparameters)
+    geo, factor = arch.geometry(card.hyperparameters), working_set(backend, card)
     context, given = geo.context, batch
     batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context, factor=factor)
     tile = capped_tile(preferred, widest, workers=batch, context=context, factor=factor)

@@ -54,9 +54,7 @@ class Architecture:
     # The task fields (besides scale) its cards are told apart by, and the values each may take, e.g.
     # {"style": ("art", "photo"), "noise_level": (-1, 0, 1, 2, 3)}; empty: cards may use any.
     variants: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
-    # One CPU tile's peak memory over its widest fp32 feature map (benchmarks/probe_working_set.py), or a function
-    # of the hyperparameters: sizes the default tile within cost.TILE_BUDGET. None: cost.WORKING_SET (24).
-    working_set: float | Callable[[Mapping[str, Any]], float] | None = None
+    # (an engine's figures, such as ncnn's working set, are that engine's hints: register_engine_hints)
     # (lowest, highest) an integer hyperparameter may take, e.g. {"channels": (1, 2048)}; others: int_bounds()
     limits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     _defaults: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)  # filled once
@@ -181,15 +179,6 @@ def int_bounds(default: int) -> tuple[int, int]:
     return (1 if default >= 1 else 0), max(64, INT_GROWTH * default)
 
 
-WORKING_SET_EXPECTED = ("a number from 1 to 1000 (benchmarks/probe_working_set.py measures it), a function of the "
-                        "hyperparameters or None")
-
-
-def working_set_ok(value: Any) -> bool:
-    """Whether `value` is a working-set factor: a number from 1 to 1000."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value <= 1000
-
-
 def check_fields(arch: Architecture) -> None:
     """Each field of the kind it is declared as: a wrong one is one line naming it, not a later traceback."""
     def fail(name: str, expected: str) -> None:
@@ -213,8 +202,6 @@ def check_fields(arch: Architecture) -> None:
     for name in ("description", "paper"):
         if not isinstance(getattr(arch, name), str):
             fail(name, "a string")
-    if not (arch.working_set is None or callable(arch.working_set) or working_set_ok(arch.working_set)):
-        fail("working_set", WORKING_SET_EXPECTED)
     if not isinstance(arch.limits, Mapping) or not all(
             isinstance(v, tuple) and len(v) == 2 and all(whole(x, 0) for x in v) and v[0] <= v[1]
             for v in arch.limits.values()):

@@ -5,8 +5,8 @@ figures are kept in $ZOO_HOME/costs.json, keyed by the architecture, its hyperpa
 and a hash of the builder's source file, and measured again when any of those change. The network is
 built on torch's meta device where it allows (shapes only, no arithmetic: seconds even for RRDBNet).
 `capped_tile` turns the widest feature maps into a default tile side whose working set fits a budget (each tile
-the architecture's declared `working_set` × its widest map); `whole_image_side` says how large an image may run
-as one tile instead; tile_plan.py spends, per image, the room a smaller image leaves.
+the engine's `working_set` × its widest map: the ncnn backend's own hints, NcnnHints); `whole_image_side` says how
+large an image may run as one tile instead; tile_plan.py spends, per image, the room a smaller image leaves.
 """
 from __future__ import annotations
 
@@ -25,12 +25,14 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .cards import Card
+
 COST_VERSION = 2  # bump when the measurement itself changes (2: widest_layers)
 WIDEST_GRID = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)  # tile sides at which the widest layer is looked for
 TILE_BUDGET = 1.5e9  # bytes for all concurrent tiles' working sets: 4096² in 3 GB with a 4x output (805 MB) resident
 OUTPUT_RESERVE = 4096 * 4096 * 16 * 3  # that 4x output's bytes: a smaller image's one tile may use what it leaves
 # A tile's working set over its widest fp32 feature map (ncnn's Winograd convolutions transform whole maps),
-# for an architecture that declares none (Architecture.working_set): the high end measured across the
+# for an architecture its engine has no hints for (NcnnHints.working_set): the high end measured across the
 # families (benchmarks/README.md, Goal 5: 8-24x), so that an undeclared one does not overrun.
 WORKING_SET = 24
 MIN_DEFAULT_TILE = 64  # below this (or below the context) a tile is mostly context: the budget yields there
@@ -124,18 +126,13 @@ def cost(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None, s
     }
 
 
-def working_set(arch: Architecture, hyperparameters: Mapping[str, Any] | None = None) -> float:
-    """The architecture's declared working-set factor for these hyperparameters, else WORKING_SET."""
-    from .architecture import working_set_ok
-    from .errors import ZooError
+def working_set(backend: Any, card: Card) -> float:
+    """The engine's working-set factor for the card's network (Backend.working_set, from its own hints), else
+    WORKING_SET."""
+    from .interfaces import Backend
 
-    value = arch.working_set
-    if callable(value):
-        value = value(arch.resolve_hyperparameters(hyperparameters))
-        if not working_set_ok(value):
-            raise ZooError(f"Architecture '{arch.id}': its working_set function must give a number from 1 to 1000, "
-                           f"got {value!r:.40}. Fix: the plugin's working_set (benchmarks/probe_working_set.py).")
-    return WORKING_SET if value is None else float(value)
+    declared = backend.working_set(card) if isinstance(backend, Backend) else None
+    return WORKING_SET if declared is None else float(declared)
 
 
 def fits(widest: list[list[float]], tile: int, workers: int, factor: float = WORKING_SET, extra: float = 0.0) -> bool:

@@ -47,6 +47,11 @@ def register_backends(register: Register) -> None:
 
 
 @hookspec
+def register_engine_hints(register: Register) -> None:
+    """Give an inference engine its own hints about an architecture: register(zoo.plugin.NcnnHints(...))."""
+
+
+@hookspec
 def register_recognizers(register: Register) -> None:
     """Declare state-dict layouts an architecture reads (`zoo import`): register(zoo.Recognizer(...))."""
 

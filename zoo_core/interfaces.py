@@ -108,6 +108,11 @@ class Backend:
         """Return a runner for the loaded `module`."""
         raise NotImplementedError
 
+    def working_set(self, card: Card) -> float | None:
+        """One tile's peak memory over its widest fp32 feature map for the card's network on this engine (it sizes
+        a CPU default tile within cost.TILE_BUDGET), from the engine's own hints; None: cost.WORKING_SET applies."""
+        return None
+
 
 # member -> (arguments a call passes, as a signature to bind; how to write it): checked when a plugin registers
 _MEMBERS: dict[type, dict[str, tuple[tuple[Any, ...], dict[str, Any], str]]] = {

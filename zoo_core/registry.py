@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "register_backends": ("backends", "backend"),
     "register_datasets": ("datasets", "dataset"),
     "register_recognizers": ("recognizers", "recognizer"),
+    "register_engine_hints": ("engine_hints", "engine hints"),
 }
 EXPECTED: dict[str, Callable[[Any], bool]] = {
     "commands": lambda o: isinstance(o, Command),
@@ -38,6 +39,8 @@ EXPECTED: dict[str, Callable[[Any], bool]] = {
     "backends": lambda o: isinstance(o, LazyObject) or checked(o, Backend),
     "datasets": lambda o: isinstance(o, DatasetSpec),
     "recognizers": lambda o: isinstance(o, Recognizer),
+    # each engine defines (and reads) its own hints: an object naming its engine and architecture, kept by name
+    "engine_hints": lambda o: isinstance(getattr(o, "engine", None), str) and isinstance(getattr(o, "name", None), str),
 }
 
 
@@ -60,6 +63,7 @@ class Registry:
     backends: dict[str, Any] = field(default_factory=dict)
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
     recognizers: dict[str, Recognizer] = field(default_factory=dict)  # state-dict layouts `zoo import` reads
+    engine_hints: dict[str, Any] = field(default_factory=dict)  # "ENGINE:ARCH" -> that engine's hints (its own type)
     cards: dict[str, Card] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)  # the first plugin to register a name keeps it
     owners: dict[tuple[str, str], str] = field(default_factory=dict)

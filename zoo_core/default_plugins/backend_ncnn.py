@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..capabilities import image_statistics
+from . import ncnn_hints
 from ..errors import ZooError
 from ..interfaces import Backend, Runner
 from .ncnn_export import NcnnModel, UnsupportedModule, export_ncnn, trace_layers
@@ -170,6 +171,13 @@ class NcnnBackend(Backend):
         except ImportError:
             return "the 'ncnn' package is not installed (pip install ncnn)"
         return self._export_refusal(card, module)
+
+    def working_set(self, card: Card) -> float | None:
+        """The factor a plugin declared for the card's architecture (NcnnHints, through register_engine_hints)."""
+        from ..registry import get_registry
+
+        arch = get_registry().architecture(card.architecture)
+        return ncnn_hints.working_set(arch.id, arch.resolve_hyperparameters(card.hyperparameters))
 
     def default_for(self, card: Card, *, device: str, precision: str) -> bool:
         """Eligible as the default: fp32 on the CPU stays within one 8-bit level of torch fp32."""

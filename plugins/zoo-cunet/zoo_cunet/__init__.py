@@ -22,7 +22,15 @@ def register_architectures(register):
             size_multiple=multiple,
             supports_fp16=True, supports_bf16=True,
             default_card=card,
-            working_set=16,  # one ncnn tile's peak over its widest map: 14.2 at most (benchmarks/probe_working_set.py)
             description=f"waifu2x CUNet {scale}x: two unpadded U-Nets (SE blocks, LeakyReLU 0.1), the second refining the first",
             paper="https://github.com/nagadomi/nunif",
         ))
+
+
+@zoo.hookimpl
+def register_engine_hints(register):
+    """ncnn: one tile's peak over its widest map, 14.2 at most for both (benchmarks/probe_working_set.py)."""
+    from zoo.plugin import NcnnHints
+
+    for arch_id in ("cunet", "cunet-1x"):
+        register(NcnnHints(architecture=arch_id, working_set=16))

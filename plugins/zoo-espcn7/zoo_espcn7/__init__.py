@@ -14,9 +14,15 @@ def register_architectures(register):
         offset=0,
         context=7,
         default_card="espcn7",
-        # one ncnn tile's peak over its widest map (benchmarks/probe_working_set.py): 14.7-15.0 at T=128 (fixed buffers
-        # weigh on small maps), 12.7 at 160, 10.4-11.0 at 192-256 where its default tiles run: 15 covers every side
-        working_set=15,
         description="ESPCN_7 (seed): 6 SELU 3×3 convs 64…256 ch, optional selection units, PixelShuffle",
         paper="https://arxiv.org/abs/1609.05158",
     ))
+
+
+@zoo.hookimpl
+def register_engine_hints(register):
+    """ncnn: one tile's peak over its widest map (benchmarks/probe_working_set.py): 14.7-15.0 at T=128 (fixed buffers
+    weigh on small maps), 12.7 at 160, 10.4-11.0 at 192-256 where its default tiles run: 15 covers every side."""
+    from zoo.plugin import NcnnHints
+
+    register(NcnnHints(architecture="espcn7", working_set=15))

@@ -29,11 +29,18 @@ def register_architectures(register):
             scale=2, offset=_geometry(0), context=_geometry(1), size_multiple=_geometry(2),
             supports_fp16=True, supports_bf16=True,
             default_card=card,
-            # one ncnn tile's peak over its widest map: 16.4 at most, 4x (benchmarks/probe_working_set.py); a 4096²
-            # 4x run also keeps the SE gathering's runs beside its 805 MB output: 24 there (bench_memory.py)
-            working_set=lambda hp: 24 if int(hp["scale"]) == 4 else 18,
             description=f"Real-CUGAN UpCunet {scales}{' (pro weights)' if 'pro' in arch_id else ''}: waifu2x CUNet's "
                         "two unpadded U-Nets with SE blocks; 4x at 64 channels, PixelShuffle and a nearest skip",
             paper="https://github.com/bilibili/ailab/tree/main/Real-CUGAN",
             variants=VARIANTS,
         ))
+
+
+@zoo.hookimpl
+def register_engine_hints(register):
+    """ncnn: one tile's peak over its widest map, 16.4 at most, 4x (benchmarks/probe_working_set.py); a 4096² 4x run
+    also keeps the SE gathering's runs beside its 805 MB output: 24 there (bench_memory.py)."""
+    from zoo.plugin import NcnnHints
+
+    for arch_id in ("realcugan", "realcugan-pro"):
+        register(NcnnHints(architecture=arch_id, working_set=lambda hp: 24 if int(hp["scale"]) == 4 else 18))

@@ -18,7 +18,6 @@ def register_architectures(register):
         context=lambda hp: int(hp["num_conv"]) + 2 + (int(hp["scale"]) != int(hp["upscale"])),
         supports_fp16=True, supports_bf16=True,
         default_card="realesrgan-animevideov3-4x",
-        working_set=13,  # one ncnn tile's peak over its widest map: 12.2 at most (benchmarks/probe_working_set.py)
         description="Real-ESRGAN SRVGGNetCompact: same-padded 3x3 convs + PReLU at LR, PixelShuffle, nearest skip",
         paper="https://github.com/xinntao/Real-ESRGAN",
     ))
@@ -33,10 +32,6 @@ def register_architectures(register):
         # The cards set the real sizes (64/32 channels, 6 or 23 blocks); the builder's small defaults keep random
         # builds (every architecture's conformance tests) affordable: exact tiles need 15 px of context per block.
         default_card="realesrgan-x4plus",
-        # one ncnn tile's peak over its widest map: 20.0 at most (64-px tiles, the dense trunk on its context;
-        # benchmarks/probe_working_set.py); 40% over it, as its 4096² run has the least room: with the valid
-        # export's centre crops (ncnn_unpad) x4plus-anime at 24 (112-px tiles) measured 2988 MB est. (benchmarks/README.md)
-        working_set=28,
         description="ESRGAN RRDBNet: residual-in-residual dense blocks at LR, two nearest 2x upsamplings with convs",
         paper="https://arxiv.org/abs/1809.00219",
     ))
@@ -54,3 +49,17 @@ def register_recognizers(register):
     ):
         register(zoo.Recognizer(name=name, architecture=arch, recognize=f"zoo_realesrgan.recognize:{function}",
                                 description=what))
+
+
+@zoo.hookimpl
+def register_engine_hints(register):
+    """ncnn: one tile's peak over its widest map (benchmarks/probe_working_set.py).
+
+    srvgg-compact: 12.2 at most. rrdbnet: 20.0 at most (64-px tiles, the dense trunk on its context); 40% over it,
+    as its 4096² run has the least room: with the valid export's centre crops (ncnn_unpad) x4plus-anime at 24
+    (112-px tiles) measured 2988 MB est. (benchmarks/README.md).
+    """
+    from zoo.plugin import NcnnHints
+
+    register(NcnnHints(architecture="srvgg-compact", working_set=13))
+    register(NcnnHints(architecture="rrdbnet", working_set=28))

@@ -14,8 +14,15 @@ def register_architectures(register):
         offset=7,
         context=7,
         default_card="upconv7-scale2x",
-        working_set=11,  # one ncnn tile's peak over its widest map: 10.1 at most (benchmarks/probe_working_set.py)
         variants={"style": ("art", "photo"), "noise_level": (-1, 0, 1, 2, 3)},  # its ten cards: 2 styles × 5 levels
         description="waifu2x UpConv_7: 6 unpadded 3×3 convs (16…256 ch, LeakyReLU 0.1) + 4×4 stride-2 deconv",
         paper="https://github.com/nagadomi/waifu2x",
     ))
+
+
+@zoo.hookimpl
+def register_engine_hints(register):
+    """ncnn: one tile's peak over its widest map, 10.1 at most (benchmarks/probe_working_set.py)."""
+    from zoo.plugin import NcnnHints
+
+    register(NcnnHints(architecture="upconv7", working_set=11))

@@ -19,8 +19,15 @@ def register_architectures(register):
         offset=4,
         context=4,
         default_card="vgg7-scale2x",
-        working_set=14,  # one ncnn tile's peak over its widest map: 12.9 at most (benchmarks/probe_working_set.py)
         variants={"style": ("photo",), "noise_level": (-1,)},  # the one surviving JSON: ukbench (photo), 2x
         description="waifu2x vgg_7: nearest-neighbour 2x, then 7 unpadded 3×3 convs (32…128 ch, LeakyReLU 0.1)",
         paper="https://github.com/nagadomi/waifu2x",
     ))
+
+
+@zoo.hookimpl
+def register_engine_hints(register):
+    """ncnn: one tile's peak over its widest map, 12.9 at most (benchmarks/probe_working_set.py)."""
+    from zoo.plugin import NcnnHints
+
+    register(NcnnHints(architecture="vgg7", working_set=14))
