@@ -83,3 +83,20 @@ def test_corpus_source_left_out_and_files_excluded(tmp_path: Path, monkeypatch: 
     assert len(corpus_images("toy", [1.0], {"clip": 0}, exclude=["art-0.png"])) == 1
     with pytest.raises(zoo.ConfigError, match="not a source"):
         corpus_images("toy", [1.0], {"nope": 0})
+
+
+def test_init_from_a_checkpoint_takes_its_ema_weights(tmp_path: Path) -> None:
+    import torch
+
+    from zoo_core.train.checkpoint import save_checkpoint
+    from zoo_core.train.init_from import init_from
+
+    arch = zoo.get_registry().architecture("drrn-lite")
+    hp = arch.resolve_hyperparameters({"channels": 4, "units": 1})
+    model = arch.create(hp)
+    ema = {k: torch.full_like(v, 0.25) for k, v in model.state_dict().items()}
+    opt = torch.optim.AdamW(model.parameters())
+    save_checkpoint(tmp_path / "ckpt-00000007.safetensors", step=7, model=model, ema=ema, optimizer=opt, extra={})
+    fresh = arch.create(hp)
+    init_from(fresh, str(tmp_path / "ckpt-00000007.safetensors"), arch_id="drrn-lite", hyperparameters=hp)
+    assert all(torch.equal(v, ema[k]) for k, v in fresh.state_dict().items())

@@ -13,7 +13,8 @@ from ..weights.safetensors_io import load_into, load_safetensors
 
 def init_from(model: nn.Module, path: str, *, arch_id: str, hyperparameters: Mapping[str, Any],
               subset: bool = False) -> None:
-    """Load `path` into `model` after checking it was saved for the same architecture and hyperparameters.
+    """Load `path` (weights, or a `zoo train` checkpoint: its EMA weights) into `model` after checking it was saved
+    for the same architecture and hyperparameters.
 
     With `subset`, the model may be a smaller variant (e.g. fewer residual units): every tensor it has is taken
     from the file (same name and shape), the file's other tensors are left out, hyperparameters may differ.
@@ -22,6 +23,8 @@ def init_from(model: nn.Module, path: str, *, arch_id: str, hyperparameters: Map
         raise ConfigError(f"model.init_from '{path}' is not a file. Give the path of a .safetensors of this "
                           "architecture (e.g. a card's weights), or remove model.init_from.")
     tensors, meta = load_safetensors(Path(path))
+    if "step" in meta and any(k.startswith("model.") for k in tensors):  # a `zoo train` checkpoint (configs/resume)
+        tensors = checkpoint_weights(tensors)
     saved_arch = meta.get("architecture", arch_id)
     if saved_arch != arch_id:
         raise ConfigError(f"model.init_from '{path}' holds weights of '{saved_arch}', but model.architecture is "
@@ -38,3 +41,9 @@ def init_from(model: nn.Module, path: str, *, arch_id: str, hyperparameters: Map
                           "Set model.hyperparameters to the saved ones, or model.init_from_subset: true for a smaller "
                           "variant taking the tensors it shares.")
     load_into(model, tensors, path)
+
+
+def checkpoint_weights(tensors: Mapping[str, Any]) -> dict[str, Any]:
+    """A checkpoint's weights as export ships them: its EMA where it keeps one, else the model's."""
+    prefix = "ema." if any(k.startswith("ema.") for k in tensors) else "model."
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
