@@ -24,8 +24,8 @@ pytestmark = pytest.mark.slow  # each imports a model (recognise, build, measure
 def compact_file(path: Path, seed: int = 0, **hp) -> Path:
     """A random SRVGGNetCompact state dict saved as BasicSR saves it ({'params': ...})."""
     torch.manual_seed(seed)
-    arch = zoo.get_registry().architecture("srvgg-compact")
-    module = arch.create({"num_feat": 8, "num_conv": 2, "upscale": 2, "scale": 2, **hp})
+    arch = zoo.get_registry().architecture("compact")
+    module = arch.create({"num_feat": 8, "num_conv": 2, "scale": 2, **hp})
     torch.save({"params": module.state_dict()}, path)
     return path
 
@@ -38,7 +38,7 @@ def test_import_then_list_info_load_and_reimport(tmp_path, capsys):
     src = compact_file(tmp_path / "Tiny Compact 2x.pth")
     assert main(["import", str(src)]) == 0
     out = capsys.readouterr().out
-    assert "imported 'tiny-compact-2x': srvgg-compact (compact), 2x" in out and "licence: unknown" in out
+    assert "imported 'tiny-compact-2x': compact (compact), 2x" in out and "licence: unknown" in out
     assert "receptive field measured" in out and "backend: ncnn" in out
     assert main(["list"]) == 0 and "tiny-compact-2x" in capsys.readouterr().out
     assert main(["info", "tiny-compact-2x", "--json"]) == 0
@@ -104,12 +104,12 @@ def test_a_file_two_plugins_claim_names_both(tmp_path, capsys, install_plugin):
 
         @zoo.hookimpl
         def register_recognizers(register):
-            register(zoo.Recognizer(name="greedy", architecture="srvgg-compact", recognize=claim))
+            register(zoo.Recognizer(name="greedy", architecture="compact", recognize=claim))
     """)
     src = compact_file(tmp_path / "m.pth")
     assert main(["import", str(src)]) == 1
     err = capsys.readouterr().err.strip()
-    assert "claimed by several recognizers: compact (srvgg-compact), greedy (srvgg-compact)" in err
+    assert "claimed by several recognizers: compact (compact), greedy (compact)" in err
     assert "body.0.weight (8, 3, 3, 3)" in err and "\n" not in err
 
 
@@ -140,10 +140,10 @@ def test_push_stages_an_imported_card_like_any(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("arch, hp", [
-    ("rrdbnet", {"num_feat": 4, "num_grow_ch": 4, "scale": 2, "unshuffle": 2}),
-    ("rrdbnet", {"num_feat": 4, "num_grow_ch": 4, "scale": 1, "unshuffle": 4, "plus": True}),
-    ("rrdbnet", {"num_feat": 4, "num_grow_ch": 4, "scale": 8}),
-    ("srvgg-compact", {"num_feat": 4, "num_conv": 3, "upscale": 3, "scale": 3, "act": "leakyrelu"}),
+    ("esrgan", {"num_feat": 4, "num_grow_ch": 4, "scale": 2, "unshuffle": 2}),
+    ("esrgan", {"num_feat": 4, "num_grow_ch": 4, "scale": 1, "unshuffle": 4, "plus": True}),
+    ("esrgan", {"num_feat": 4, "num_grow_ch": 4, "scale": 8}),
+    ("compact", {"num_feat": 4, "num_conv": 3, "scale": 3, "act": "leakyrelu"}),
     ("span", {"feature_channels": 4, "scale": 2, "norm": False}),
 ])
 def test_declared_context_covers_the_measured_field_of_imported_shapes(arch, hp):

@@ -204,7 +204,7 @@ def test_compact(tmp_path, act, up, suffix):
     torch.manual_seed(4)
     ref = Compact(nf=16, num_conv=5, up=up, act=act)
     card = check(ref, save(ref, tmp_path / f"compact{suffix}"), f"compact-{act}-{up}x")
-    assert card.hyperparameters == {"num_feat": 16, "num_conv": 5, "upscale": up, "scale": up, "act": act}
+    assert card.hyperparameters == {"num_feat": 16, "num_conv": 5, "scale": up, "act": act}
 
 
 def test_compact_relu_is_told_apart_only_by_the_card(tmp_path):

@@ -26,14 +26,34 @@ def register_architectures(register):
         build="zoo_realesrgan.rrdbnet:build",
         scale=4,
         # the network drops all of its context but the 4x tail's 2 px after its trunk: output 4x(input - 2*offset)
-        offset=lambda hp: geometry.trim(int(hp["num_block"])) * int(hp["unshuffle"]),
-        context=lambda hp: geometry.context(int(hp["num_block"]), int(hp["unshuffle"])),
-        size_multiple=lambda hp: int(hp["unshuffle"]),  # a pixel-unshuffled input (1x/2x files): whole cells
+        offset=lambda hp: geometry.trim(int(hp["num_block"])),
+        context=lambda hp: geometry.context(int(hp["num_block"])),
         # The cards set the real sizes (64/32 channels, 6 or 23 blocks); the builder's small defaults keep random
         # builds (every architecture's conformance tests) affordable: exact tiles need 15 px of context per block.
         default_card="realesrgan-x4plus",
         description="ESRGAN RRDBNet: residual-in-residual dense blocks at LR, two nearest 2x upsamplings with convs",
         paper="https://arxiv.org/abs/1809.00219",
+    ))
+    # Community files (`zoo import`): the same modules with what the files vary. Separate ids, so the built-in
+    # cards' hyperparameters (and the sha256 of weights rebuilt from their ncnn files) stay as they are.
+    register(zoo.Architecture(
+        id="esrgan",
+        build="zoo_realesrgan.rrdbnet:build_esrgan",
+        scale=4,
+        offset=lambda hp: geometry.trim(int(hp["num_block"])) * int(hp["unshuffle"]),
+        context=lambda hp: geometry.context(int(hp["num_block"]), int(hp["unshuffle"])),
+        size_multiple=lambda hp: int(hp["unshuffle"]),  # a pixel-unshuffled input (1x/2x files): whole cells
+        description="ESRGAN / Real-ESRGAN RRDBNet as community files have it: 1x-8x, pixel-unshuffled input, ESRGAN+",
+        paper="https://arxiv.org/abs/1809.00219",
+    ))
+    register(zoo.Architecture(
+        id="compact",
+        build="zoo_realesrgan.srvgg:build_compact",
+        scale=4,
+        offset=0,
+        context=lambda hp: int(hp["num_conv"]) + 2,  # one input pixel per 3x3 conv
+        description="Real-ESRGAN SRVGGNetCompact as community files have it: any width, depth, scale, activation",
+        paper="https://github.com/xinntao/Real-ESRGAN",
     ))
 
 
@@ -42,10 +62,10 @@ def register_architectures(register):
 def register_recognizers(register):
     """Community ESRGAN files (three key layouts, any scale, width and depth, ESRGAN+) and Compact files."""
     for name, function, arch, what in (
-        ("esrgan-old", "esrgan_old", "rrdbnet", "ESRGAN, original repository's model.N layout"),
-        ("esrgan-2019", "esrgan_2019", "rrdbnet", "ESRGAN, RRDB_trunk / trunk_conv layout"),
-        ("esrgan-basicsr", "esrgan_basicsr", "rrdbnet", "ESRGAN / Real-ESRGAN, BasicSR's conv_first / body layout"),
-        ("compact", "compact", "srvgg-compact", "SRVGGNetCompact (Real-ESRGAN Compact), any width/depth/scale"),
+        ("esrgan-old", "esrgan_old", "esrgan", "ESRGAN, original repository's model.N layout"),
+        ("esrgan-2019", "esrgan_2019", "esrgan", "ESRGAN, RRDB_trunk / trunk_conv layout"),
+        ("esrgan-basicsr", "esrgan_basicsr", "esrgan", "ESRGAN / Real-ESRGAN, BasicSR's conv_first / body layout"),
+        ("compact", "compact", "compact", "SRVGGNetCompact (Real-ESRGAN Compact), any width/depth/scale"),
     ):
         register(zoo.Recognizer(name=name, architecture=arch, recognize=f"zoo_realesrgan.recognize:{function}",
                                 description=what))
@@ -63,3 +83,5 @@ def register_engine_hints(register):
 
     register(NcnnHints(architecture="srvgg-compact", working_set=13))
     register(NcnnHints(architecture="rrdbnet", working_set=28))
+    register(NcnnHints(architecture="compact", working_set=13))  # imported files: the same modules as above
+    register(NcnnHints(architecture="esrgan", working_set=28))

@@ -113,6 +113,5 @@ def compact(shapes: Shapes) -> zoo.Recognized | None:
     notes = () if prelu else ("the file's activations have no weights: ReLU or LeakyReLU cannot be told apart; "
                               "LeakyReLU (0.1, Real-ESRGAN's other choice) is assumed; set hyperparameters.act: "
                               "relu in the card if the author says so",)
-    hp = {"num_feat": num_feat, "num_conv": len(convs) - 2, "upscale": upscale, "scale": upscale,
-          "act": "prelu" if prelu else "leakyrelu"}
+    hp = {"num_feat": num_feat, "num_conv": len(convs) - 2, "scale": upscale, "act": "prelu" if prelu else "leakyrelu"}
     return zoo.Recognized(hyperparameters=hp, keys=keys, scale=upscale, notes=notes)

@@ -106,9 +106,14 @@ def upsamplings(scale: int, unshuffle: int) -> int:
     return total.bit_length() - 1
 
 
-def build(*, num_feat: int = 16, num_block: int = 1, num_grow_ch: int = 8, scale: int = 4, unshuffle: int = 1,
-          plus: bool = False) -> RRDBNet:
-    """RRDBNet (x4plus: 64/32 channels, 23 blocks; x4plus-anime: 6 blocks; x2plus: scale 2, unshuffle 2)."""
+def build(*, num_feat: int = 16, num_block: int = 1, num_grow_ch: int = 8) -> RRDBNet:
+    """RRDBNet 4x (x4plus: 64/32 channels, 23 blocks; x4plus-anime: 6 blocks)."""
+    return RRDBNet(num_feat=num_feat, num_block=num_block, num_grow_ch=num_grow_ch)
+
+
+def build_esrgan(*, num_feat: int = 16, num_block: int = 1, num_grow_ch: int = 8, scale: int = 4, unshuffle: int = 1,
+                 plus: bool = False) -> RRDBNet:
+    """RRDBNet as community files vary it (x2plus: scale 2, unshuffle 2; old ESRGAN 8x: scale 8; ESRGAN+: plus)."""
     return RRDBNet(num_feat=num_feat, num_block=num_block, num_grow_ch=num_grow_ch, scale=scale,
                    unshuffle=unshuffle, plus=plus)
 

@@ -104,10 +104,14 @@ def activation(act: str, channels: int) -> nn.Module:
     raise ZooError(f"srvgg act must be one of {', '.join(ACTIVATIONS)}, got {act!r}. Fix the card's hyperparameters.")
 
 
-def build(*, num_feat: int = 64, num_conv: int = 16, upscale: int = 4, scale: int = 4,
-          act: str = "prelu") -> SRVGGNetCompact:
+def build(*, num_feat: int = 64, num_conv: int = 16, upscale: int = 4, scale: int = 4) -> SRVGGNetCompact:
     """SRVGGNetCompact; `scale` below `upscale` adds the bicubic downscale of the 2x/3x ncnn files."""
     if not 1 <= scale <= upscale:
         raise ZooError(f"srvgg scale must be 1..{upscale} (the network's upscale), got {scale}.")
-    return SRVGGNetCompact(num_feat=num_feat, num_conv=num_conv, upscale=upscale, scale=scale, act=act)
+    return SRVGGNetCompact(num_feat=num_feat, num_conv=num_conv, upscale=upscale, scale=scale)
+
+
+def build_compact(*, num_feat: int = 64, num_conv: int = 16, scale: int = 4, act: str = "prelu") -> SRVGGNetCompact:
+    """SRVGGNetCompact as community files vary it: any width, depth and (PixelShuffle) scale; PReLU, ReLU or LeakyReLU."""
+    return SRVGGNetCompact(num_feat=num_feat, num_conv=num_conv, upscale=scale, scale=scale, act=act)
 
