@@ -21,6 +21,8 @@ _EXPORTS = {
     "Geometry": "zoo_core.architecture:Geometry",
     "Card": "zoo_core.cards:Card",
     "Command": "zoo_core.commands:Command",
+    "Recognizer": "zoo_core.recognize:Recognizer",  # a state-dict layout `zoo import` reads (register_recognizers)
+    "Recognized": "zoo_core.recognize:Recognized",
     "Backend": "zoo_core.interfaces:Backend",
     "Runner": "zoo_core.interfaces:Runner",
     "WeightFormat": "zoo_core.interfaces:WeightFormat",
