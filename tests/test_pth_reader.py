@@ -65,6 +65,7 @@ def test_code_in_a_pickle_is_refused_and_never_runs(tmp_path, how):
     assert "\n" not in message and not marker.exists()
 
 
+@pytest.mark.slow  # the whole CLI and registry
 def test_zoo_import_of_a_malicious_file_is_one_line_and_runs_nothing(tmp_path, capsys):
     marker, path = tmp_path / "pwned", tmp_path / "evil.pth"
     torch.save({"body.0.weight": torch.zeros(1), "x": _Evil(str(marker))}, path)
