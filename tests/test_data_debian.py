@@ -118,6 +118,10 @@ def test_svg_never_reads_outside_files(tmp_path: Path) -> None:
         assert px[50, 50, 3] == 0 and px[5, 5, 2] == 255, href  # no picture; the drawing itself is there
     inline = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><image href="data:image/png;base64,AAAA"/></svg>'
     assert neutralise(inline) == inline
+    for hidden in (b'<image title=">" href="/x/s.png"/>', b'<image href="/x/a.png" xlink:href="/x/b.png"/>',
+                   b'<image href="data:image/svg+xml;base64,AAAA"/>', b"<svg:feImage\nxlink:href = 'file:///x'/>"):
+        assert re.findall(rb"href\s*=\s*(['\"])(.*?)\1", neutralise(hidden)) in ([(b'"', b"")] * 1, [(b'"', b"")] * 2,
+                                                                                [(b"'", b"")]), hidden
     with pytest.raises(SvgError, match="entities"):
         neutralise(b'<!DOCTYPE svg [<!ENTITY e "<image href=\'/etc/x\'/>">]><svg>&e;</svg>')
     with pytest.raises(SvgError, match="entities"):

@@ -25,9 +25,10 @@ RENDER_SECONDS = 20.0  # one file; the slowest curated file takes about 1 s on t
 BUDGET_SECONDS = 7200.0  # all files of one build together (the curated 1,625: about 15 min on one core)
 STARTUP_SECONDS = 120.0  # the worker's interpreter and resvg loading, not counted in a file's time
 WORKER_MEMORY = 2 << 30  # bytes of address space for the worker: a file cannot take the machine's memory
-# <image>/<feImage> that name a file (anything but inline data or a fragment): never read, left blank
-_OUTSIDE_HREF = re.compile(rb"(<(?:[\w.-]+:)?(?:image|feImage)\b[^>]*?\bhref\s*=\s*)(['\"])(?!\s*(?:data:|#))[^'\"]*\2",
-                           re.IGNORECASE)
+# <image>/<feImage> hrefs other than a fragment or an inline raster picture (a file, a URL, an inline SVG that
+# could name files itself) are blanked; attribute values are skipped whole, so a '>' in one hides nothing
+_OUTSIDE_HREF = re.compile(rb"(<(?:[\w.-]+:)?(?:image|feImage)\b(?:[^>'\"]|'[^']*'|\"[^\"]*\")*?\s(?:[\w.-]+:)?href\s*=\s*)"
+                           rb"(['\"])(?!\2|\s*(?:#|data:image/(?:png|jpeg|jpg|gif|webp)[;,]))[^'\"]*\2", re.IGNORECASE)
 _MARKUP_ENTITY = re.compile(rb"<!ENTITY[^>]*(?:SYSTEM|PUBLIC|<)", re.IGNORECASE)
 
 
@@ -54,7 +55,11 @@ def neutralise(data: bytes) -> bytes:
         raise SvgError(f"SVG over {MAX_SVG_BYTES >> 20} MB")
     if _MARKUP_ENTITY.search(data):
         raise SvgError("SVG declares external or markup entities")
-    return _OUTSIDE_HREF.sub(lambda m: m.group(1) + m.group(2) * 2, data)
+    while True:  # again until nothing changes: one pass blanks one href per element
+        blanked = _OUTSIDE_HREF.sub(lambda m: m.group(1) + m.group(2) * 2, data)
+        if blanked == data:
+            return data
+        data = blanked
 
 
 def render_svg(data: bytes, side: int) -> Image.Image:
