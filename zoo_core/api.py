@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .capabilities import kept_pixels
 from .cards import Card, load_card_file
 from .errors import PluginError, ZooError
 from .interfaces import Backend, Runner, WeightFormat, checked
@@ -22,7 +21,6 @@ from .weights.upstream import upstream_available
 if TYPE_CHECKING:  # torch is imported where a network is built: listing and describing models stays light
     import torch
 
-    from .tile_plan import TilePlanner
     from .infer.upscaler import Upscaler
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -245,9 +243,10 @@ def load(
     module = build_model(card, weights)
     candidates = pick_backends(card, module, dev, precision, backend)
     chosen, runner = _prepare(candidates, card, module, device=dev, precision=precision, threads=threads)
-    tile_size, batch_size, planner = _default_tiling(card, chosen, runner, dev, tile_size, batch_size)
+    from .infer import tiling
     from .infer.upscaler import Upscaler
 
+    tile_size, batch_size, planner = tiling.for_model(card, chosen, runner, dev, tile_size, batch_size)
     return Upscaler(
         card=card, geometry=get_registry().architecture(card.architecture).geometry(card.hyperparameters),
         runner=runner, backend=chosen.name, device=dev, precision=precision, tile_size=tile_size,
@@ -257,14 +256,14 @@ def load(
 
 def _checked_options(precision: str, tile: int | None, batch: int | None,
                      threads: int | None) -> tuple[int | None, ...]:
-    """tile_size, batch_size and threads, each None or in range (checked before `or` turns a 0 into the default),
-    once the precision is one zoo knows."""
-    from .numbers import TILE, optional
+    """tile_size, batch_size (the tiling policy's check) and threads, each None or in range, once the precision is
+    one zoo knows: before anything is fetched or built."""
+    from .infer.tiling import checked_sizes
+    from .numbers import optional
 
     if precision not in PRECISIONS:
         raise ZooError(f"Unknown precision '{precision}'. Use one of: {', '.join(PRECISIONS)}.")
-    return (optional("tile_size", tile, **TILE, text=False), optional("batch_size", batch, lo=1, hi=4096, text=False),
-            optional("threads", threads, lo=1, hi=4096, text=False))
+    return (*checked_sizes(tile, batch), optional("threads", threads, lo=1, hi=4096, text=False))
 
 
 def _device_for(card: Card, device: str, precision: str) -> str:
@@ -277,33 +276,3 @@ def _device_for(card: Card, device: str, precision: str) -> str:
 
     check_precision(dev, precision)  # bf16 only where the CPU has it natively (emulated is 10-20x slower)
     return dev
-
-
-def _default_tiling(card: Card, backend: Backend, runner: Runner, device: str, tile: int | None,
-                    batch: int | None) -> tuple[int | None, int, TilePlanner | None]:
-    """(tile, batch, per-image planner): the given tile and batch, else the backend's preferences; on the CPU a
-    backend's preferred tile is made smaller where that many tiles at once would overrun the memory budget (and
-    fewer run at once where even cost.capped_tile's smallest does not fit), from the cached widest feature maps
-    and the engine's working-set factor (Backend.working_set); the planner (tile_plan.py) then grows it for an
-    image that leaves the room: to the whole image up to the side whose one tile fits 4096²'s memory
-    (cost.whole_image_side), and, unless the batch was given, to larger tiles (one at a time where the runner
-    gathers image-wide SE statistics, concurrent otherwise)."""
-    preferred = runner.preferred_tile
-    # GPU memory is another budget, and a runner without a preference (torch) keeps the inferer's default
-    if tile or device != "cpu" or not preferred:
-        return tile or preferred, batch or runner.preferred_batch, None
-    from .cost import cached_cost, capped_tile, fitting_workers, whole_image_side, working_set
-    from .tile_plan import TilePlanner
-
-    arch = get_registry().architecture(card.architecture)
-    # keep=False: load writes nothing ($ZOO_HOME/costs.json is written by zoo info/list); absent in a foreign entry
-    widest = cached_cost(arch, card.hyperparameters, keep=False).get("widest_layers")
-    if not widest:
-        return preferred, batch or runner.preferred_batch, None
-    geo, factor = arch.geometry(card.hyperparameters), working_set(backend, card)
-    context, given = geo.context, batch
-    batch = batch or fitting_workers(preferred, widest, workers=runner.preferred_batch, context=context, factor=factor)
-    tile = capped_tile(preferred, widest, workers=batch, context=context, factor=factor)
-    planner = TilePlanner(widest, preferred, geo.scale, context, factor, kept_pixels=kept_pixels(runner),
-                          whole_image=whole_image_side(widest, factor, geo.scale), resize=not given)
-    return tile, batch, planner

@@ -17,10 +17,10 @@ import torch.nn.functional as F
 
 from ..architecture import Geometry
 from ..capabilities import image_statistics
+from .tiling import DEFAULT_TILE  # the tile a plan without one uses: the tiling policy's CPU default
 
 Runner = Callable[[torch.Tensor], torch.Tensor]
 TileReader = Callable[[np.ndarray, np.ndarray], torch.Tensor]  # (rows, cols) → CHW float tile
-DEFAULT_TILE = 256
 MIN_TILE = 8  # smaller tiles are all context and overhead (and 1-pixel ones hit BLAS's matrix-vector path)
 
 

@@ -17,7 +17,8 @@ from ..tile_plan import TilePlanner
 from ..errors import ImageError, WeightsError, ZooError
 from .alpha import extend_colour
 from .modes import Picture, picture_from_pil, pil_from_picture
-from .tiler import DEFAULT_TILE, iter_tiles, run_tiled
+from .tiler import iter_tiles, run_tiled
+from .tiling import checked_sizes, default_batch, default_tile, layout  # noqa: F401  (re-exported: default_*)
 
 ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
 Tick = Callable[[int], None]
@@ -34,16 +35,6 @@ def describe_weights(card: Card) -> str:
     """The card's weights as the card names them (a Hub file or a packaged file)."""
     w = card.weights
     return f"{w['repo_id']}/{w['filename']}" if card.on_hub else w.get("file", "?")
-
-
-def default_tile(device: str) -> int:
-    """Largest tile side when none is given: 256 on CPU (cache-friendly), 512 on a GPU."""
-    return 512 if device.startswith("cuda") else DEFAULT_TILE
-
-
-def default_batch(device: str) -> int:
-    """Tiles per batch when none is given: 1 on CPU (convolutions already use every core), 4 on a GPU."""
-    return 4 if device.startswith("cuda") else 1
 
 
 def to_pixels(x: torch.Tensor, dtype: type) -> np.ndarray:
@@ -80,11 +71,8 @@ class Upscaler:
     planner: TilePlanner | None = None  # grows the default tile where an image leaves the room (None: never)
 
     def __post_init__(self) -> None:
-        """Check the sizes given to zoo.load (None keeps the backend's preference)."""
-        from ..numbers import TILE, optional
-
-        self.tile_size = optional("tile_size", self.tile_size, **TILE, text=False)
-        self.batch_size = optional("batch_size", self.batch_size, lo=1, hi=4096, text=False)
+        """Check the sizes (zoo.load's are already checked the same way; None keeps the backend's preference)."""
+        self.tile_size, self.batch_size = checked_sizes(self.tile_size, self.batch_size)
 
     def _checked(self, batch: torch.Tensor) -> torch.Tensor:
         """The runner's output, refused when it holds NaN or infinity (it would become black or white)."""
@@ -114,24 +102,14 @@ class Upscaler:
         """The model's upscaling factor."""
         return self.geometry.scale
 
-    def _tile(self, tile_size: int | None) -> int:
-        return int(tile_size or self.tile_size or default_tile(self.device))
-
     def tile_for(self, h: int, w: int, tile_size: int | None = None) -> int:
         """The tile an h×w image runs in (`layout`'s first half)."""
         return self.layout(h, w, tile_size)[0]
 
     def layout(self, h: int, w: int, tile_size: int | None = None) -> tuple[int, int]:
-        """(tile, batch) for an h×w image: `tile_size`, else the default, grown by the planner (tile_plan.py) where
-        this image leaves the room and the tiles would compute less."""
-        tile, batch = self._tile(tile_size), self._batch()
-        if tile_size or max(h, w) <= tile or self.planner is None:
-            return tile, batch
-        gathers = image_statistics(self.runner) is not None
-        return self.planner.layout(h, w, tile, batch, gathers=gathers)
-
-    def _batch(self) -> int:
-        return int(self.batch_size or default_batch(self.device))
+        """(tile, batch) for an h×w image, as the tiling policy decides (infer/tiling.py)."""
+        return layout(h, w, given=tile_size, tile=self.tile_size, batch=self.batch_size, device=self.device,
+                      planner=self.planner, gathers=image_statistics(self.runner) is not None)
 
     def upscale_tensor(self, x: torch.Tensor, *, tile_size: int | None = None, tta: bool = False,
                        on_tile: Tick | None = None) -> torch.Tensor:
