@@ -96,6 +96,7 @@ class Architecture:
         if scale != self.scale:
             raise ZooError(f"Architecture '{self.id}' says scale={self.scale} but its default hyperparameter scale is "
                            f"{scale!r}. Fix: make them agree (the hyperparameter overrides scale per card).")
+        self.geometry()  # offset/context functions run once at their defaults: a broken one is a registration problem
 
     def _params(self) -> BuilderParams | None:
         """The builder's parameters: from the function, or read from the source of "module:function"."""
@@ -133,16 +134,31 @@ class Architecture:
         return value
 
     def geometry(self, hyperparameters: Mapping[str, Any] | None = None) -> Geometry:
-        """The geometry for these hyperparameters."""
+        """The geometry for these hyperparameters; a plugin's function that raises or gives an absurd value is
+        one ZooError naming the architecture (tiles carry `context` pixels: 10**9 would ask for gigabytes)."""
         hp = self.resolve_hyperparameters(hyperparameters)
         return Geometry(
-            scale=int(hp.get("scale", self.scale)),
+            scale=self._measure("scale", hp.get("scale", self.scale), hp, 1, 64),
             in_channels=self.in_channels,
             out_channels=self.out_channels,
-            offset=int(self.offset(hp) if callable(self.offset) else self.offset),
-            context=int(self.context(hp) if callable(self.context) else self.context),
-            size_multiple=int(self.size_multiple(hp) if callable(self.size_multiple) else self.size_multiple),
+            offset=self._measure("offset", self.offset, hp, 0, MAX_REACH),
+            context=self._measure("context", self.context, hp, 0, MAX_REACH),
+            size_multiple=self._measure("size_multiple", self.size_multiple, hp, 1, MAX_REACH),
         )
+
+    def _measure(self, name: str, value: Any, hp: dict[str, Any], lo: int, hi: int) -> int:
+        """One geometry field (a number, or a function of the hyperparameters), checked to be whole and in range."""
+        try:
+            got = value(hp) if callable(value) else value
+        except Exception as exc:  # the plugin's function: its failure is named, never a traceback
+            raise ZooError(f"Architecture '{self.id}': {name}(hyperparameters) raised {type(exc).__name__}: "
+                           f"{str(exc)[:200]}. Fix the plugin's {name}=.") from None
+        if isinstance(got, float) and got.is_integer():
+            got = int(got)
+        if isinstance(got, bool) or not hasattr(got, "__index__") or not lo <= int(got) <= hi:
+            raise ZooError(f"Architecture '{self.id}': {name} must be a whole number from {lo} to {hi}, got "
+                           f"{got!r:.40}. Fix the plugin's {name}=.")
+        return int(got)
 
     def builder(self) -> Callable[..., nn.Module]:
         """The build function, imported now if it was given as "module:function" (and checked once imported)."""
@@ -165,6 +181,7 @@ class Architecture:
         return capabilities.require(self.id, self.builder()(**hp))
 
 
+MAX_REACH = 4096  # offset/context/size_multiple in input pixels: the widest shipped context is 349 (RRDBNet)
 INT_GROWTH = 8  # an undeclared integer hyperparameter may be up to 8x its default (at least 64): width, depth, scale
 
 

@@ -1,7 +1,9 @@
 """Model cards: YAML files validated on load into `Card` objects."""
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -13,6 +15,7 @@ from .errors import CardError, WeightsError
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~20x faster, `zoo list` reads every card
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+MAX_CARD_BYTES = 1 << 20  # a card is about 1 KB; register_model_cards("/dev/zero") read 23 GB
 VARIANT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # field -> (types, required). Nested mappings are validated by their own schema below.
@@ -201,8 +204,13 @@ def check_variants_against(card: Card, declared: Mapping[str, Any], arch_id: str
 
 
 def load_card_file(path: Path) -> Card:
-    """Read and validate one YAML card file."""
+    """Read and validate one YAML card file (a regular file of at most MAX_CARD_BYTES: never /dev/zero or a FIFO)."""
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CARD_BYTES:
+            what = "not a regular file (a device, pipe or folder)" if not stat.S_ISREG(st.st_mode) else \
+                f"{st.st_size} bytes, more than a card's limit of {MAX_CARD_BYTES}"
+            raise CardError(f"{path}: {what}; a card is a small YAML file. Fix: register the card's .yaml file.")
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CardError(f"{path}: cannot read card ({exc.strerror}).") from None

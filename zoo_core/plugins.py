@@ -1,20 +1,30 @@
 """The PluginManager: loads entry points of group `zoo` lazily, isolating each plugin's failures."""
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.metadata as md
 import importlib.util
 import os
+import sys
+import threading
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Iterator
 
 import pluggy
 
 from . import hookspecs
 
 GROUP = "zoo"
+BUILTINS = "builtins"  # zoo's own entry point (zoo_core.default_plugins): its names are never taken by a plugin
 DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
 CARD_FOLDER = "cards"  # a plugin package's sub-folder whose *.yaml cards are registered automatically
+# what a plugin may raise that must stay inside it: sys.exit() and a KeyboardInterrupt raised by its code included
+CONTAINED = (Exception, SystemExit, KeyboardInterrupt)
+SLOW_IMPORT_S = 3.0  # a plugin still importing after this long is named on stderr (the user sees why zoo waits)
 
 
 @dataclass
@@ -31,11 +41,22 @@ class PluginInfo:
     card_dir: str | None = None  # the package's cards/ folder, found without importing the plugin
 
 
+def _spec(dotted: str) -> ModuleSpec | None:
+    """A module's spec found on the path, never importing a parent package (find_spec('a.b') imports 'a')."""
+    top, *rest = dotted.split(".")
+    spec = importlib.util.find_spec(top)  # a top-level name is found without running it (editable installs too)
+    for part in rest:
+        if spec is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(part, list(spec.submodule_search_locations or []))
+    return spec
+
+
 def card_folder(module_name: str) -> Path | None:
     """The `cards/` folder inside a plugin package (found without running its code), or None."""
     top = module_name.split(":", 1)[0].strip()
     try:
-        spec = importlib.util.find_spec(top)
+        spec = _spec(top)
     except (ImportError, ValueError):
         return None
     for location in (spec.submodule_search_locations or []) if spec else []:
@@ -84,11 +105,12 @@ def make_manager(extra_modules: list[ModuleType] | None = None) -> tuple[pluggy.
             info.disabled = True
             continue
         try:
-            module = ep.load()
+            with _importing(ep.name):
+                module = ep.load()
             pm.register(module, name=ep.name)
             pm.check_pending()  # a misspelled hook (register_architecture) fails loudly, per plugin
-        except Exception as exc:  # a broken plugin must not take the others down
-            info.error = f"{type(exc).__name__}: {exc}"
+        except CONTAINED as exc:  # a broken plugin must not take the others down
+            info.error = failure(exc)
             if pm.has_plugin(ep.name):
                 pm.unregister(name=ep.name)
             continue
@@ -101,3 +123,28 @@ def make_manager(extra_modules: list[ModuleType] | None = None) -> tuple[pluggy.
         infos.append(PluginInfo(name=name, module=name, hooks=sorted(h.name for h in pm.get_hookcallers(module) or []),
                                 card_dir=str(folder) if folder else None))
     return pm, infos
+
+
+def failure(exc: BaseException) -> str:
+    """A plugin's exception as one short phrase for `zoo plugins` (SystemExit says what it is)."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: it called sys.exit({exc.code!r}) (a plugin must never exit zoo)"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300] if text else ''}".rstrip(": ")
+
+
+@contextmanager
+def _importing(name: str) -> Iterator[None]:
+    """Import a plugin with zoo's arguments hidden (argparse at import sees none) and a notice when it is slow."""
+    timer = threading.Timer(SLOW_IMPORT_S, lambda: print(
+        f"zoo: still importing plugin '{name}' after {SLOW_IMPORT_S:g} s (disable it with {DISABLE_ENV}={name}).",
+        file=sys.stderr, flush=True))
+    timer.daemon = True
+    argv = sys.argv
+    sys.argv = argv[:1]
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        sys.argv = argv

@@ -14,7 +14,7 @@ from .data import DatasetSpec
 from .errors import CardError, DuplicateNameError, UnknownNameError, ZooError, did_you_mean
 from .interfaces import Backend, DegradationSpec, LossSpec, WeightFormat, checked
 from .lazy import LazyObject
-from .plugins import PluginInfo, make_manager
+from .plugins import BUILTINS, CONTAINED, PluginInfo, failure, make_manager
 from .recognize import Recognizer
 
 # hook -> (collection, plural word for messages, type check or None for duck typing)
@@ -155,12 +155,34 @@ def _register_for(reg: Registry, kind: str, plugin: str) -> Callable[[Any], None
             except ZooError as exc:
                 reg.problems.append(Problem(plugin, str(exc)))
                 return
+        if kind == "commands" and plugin != BUILTINS:
+            problem = _command_problem(obj)
+            if problem:
+                reg.problems.append(Problem(plugin, problem))
+                return
         reg.add(kind, obj.id if kind == "architectures" else obj.name, obj, plugin)
 
     return register
 
 
 KINDS_BY_ATTR = {attr: word for attr, word in KINDS.values()}
+
+
+def builtins_first(impls: list[Any]) -> list[Any]:
+    """Hook implementations with zoo's own first: a plugin whose name sorts before 'builtins' can never take a
+    built-in name (a command such as `list`); it is the one named in the clash."""
+    return sorted(impls, key=lambda impl: impl.plugin_name != BUILTINS)
+
+
+def _command_problem(command: Command) -> str | None:
+    """Why a plugin's command would break the `zoo` parser (its arguments() raising, adding -h, exiting), or None."""
+    import argparse
+
+    try:
+        command.arguments(argparse.ArgumentParser(prog=f"zoo {command.name}"))
+    except CONTAINED as exc:
+        return f"command '{command.name}': arguments() raised {failure(exc)}; the command is left out."
+    return None
 
 
 def _folder_cards(folder: str) -> list[Path]:
@@ -175,11 +197,11 @@ def _collect_cards(pm: Any, reg: Registry) -> None:
     from .importer import FOLDER, imported_card_files
 
     pending.extend((FOLDER, path) for path in imported_card_files())  # `zoo import`'s cards, from $ZOO_HOME
-    for impl in pm.hook.register_model_cards.get_hookimpls():
+    for impl in builtins_first(pm.hook.register_model_cards.get_hookimpls()):
         try:
             impl.function(register=lambda obj, p=impl.plugin_name: pending.append((p, obj)))
-        except Exception as exc:
-            reg.problems.append(Problem(impl.plugin_name, f"register_model_cards raised {type(exc).__name__}: {exc}"))
+        except CONTAINED as exc:
+            reg.problems.append(Problem(impl.plugin_name, f"register_model_cards raised {failure(exc)}"))
     seen: set[tuple[str, Path]] = set()
     for plugin, obj in pending:
         if isinstance(obj, (str, Path)):
@@ -240,8 +262,8 @@ def _check_card(reg: Registry, card: Card) -> None:
             f"{card.source}: field 'architecture' names '{card.architecture}', which no installed plugin "
             f"registers (installed: {known}). Fix: install its plugin package or correct the name."
         )
-    try:
-        reg.architectures[card.architecture].resolve_hyperparameters(card.hyperparameters)
+    try:  # the geometry too: a card's hyperparameters reach the plugin's context/offset functions
+        reg.architectures[card.architecture].geometry(card.hyperparameters)
     except ZooError as exc:
         raise CardError(f"{card.source}: field 'hyperparameters': {exc}") from None
     arch = reg.architectures[card.architecture]
@@ -257,11 +279,11 @@ def build_registry(extra_modules: list[ModuleType] | None = None) -> Registry:
         if info.error:
             reg.problems.append(Problem(info.name, f"failed to load: {info.error}"))
     for hook, (kind, word) in KINDS.items():
-        for impl in getattr(pm.hook, hook).get_hookimpls():
+        for impl in builtins_first(getattr(pm.hook, hook).get_hookimpls()):
             try:
                 impl.function(register=_register_for(reg, kind, impl.plugin_name))
-            except Exception as exc:
-                reg.problems.append(Problem(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}"))
+            except CONTAINED as exc:  # sys.exit() or a KeyboardInterrupt raised in a hook included
+                reg.problems.append(Problem(impl.plugin_name, f"{hook} raised {failure(exc)}"))
     _collect_cards(pm, reg)
     for info in infos:
         if info.error is None and any(p.plugin == info.name for p in reg.problems):

@@ -11,7 +11,8 @@ import warnings
 from types import ModuleType
 
 from ..commands import Command, module_commands
-from ..errors import ZooError, one_line
+from ..errors import PluginError, ZooError, one_line
+from ..plugins import BUILTINS, CONTAINED, failure
 
 
 def _commands() -> list[ModuleType]:
@@ -41,10 +42,33 @@ def build_parser() -> argparse.ArgumentParser:
     commands = dict(reg.commands)
     if not any(kind == "commands" and who == "builtins" for (kind, _), who in reg.owners.items()):
         for command in builtin_commands():  # the built-in plugin disabled or broken: keep the CLI usable
-            commands.setdefault(command.name, command)
+            commands[command.name] = command  # and never let a plugin's command take a built-in name
     for command in commands.values():
-        command.attach(sub)
+        try:
+            command.attach(sub)
+        except CONTAINED as exc:  # checked at registration; a second call that fails leaves a stub saying why
+            why = f"Command '{command.name}' is broken ({failure(exc)}); run 'zoo plugins'."
+            sub._name_parser_map[command.name] = _broken(command.name, why)
     return parser
+
+
+def _broken(name: str, why: str) -> argparse.ArgumentParser:
+    """A parser for a command whose plugin failed: running it prints why, as one line."""
+    def run(args: argparse.Namespace) -> int:
+        raise PluginError(why)
+
+    parser = argparse.ArgumentParser(prog=f"zoo {name}", add_help=False)
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _owner(args: argparse.Namespace) -> str | None:
+    """The plugin that registered the command being run (None for zoo's own)."""
+    from ..registry import get_registry
+
+    owner = get_registry().owners.get(("commands", getattr(args, "command", "") or ""))
+    return None if owner in (None, BUILTINS) else owner
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        plugin = _owner(args)
+        if plugin is None:  # zoo's own bug: the traceback is what a report needs
+            raise
+        print(f"zoo: error: command '{args.command}' of plugin '{plugin}' failed: {one_line(failure(exc))}. "
+              f"Report it to the plugin's author, or disable it with ZOO_DISABLE_PLUGINS={plugin}.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
