@@ -106,7 +106,9 @@ def crop_sets(corpus: str, fold: str, root: Path, per_picture: int = PER_PICTURE
                     img.crop(_busiest_box(img, SIDE, 2)).save(folder / f"{f.stem}.png")
                 continue
             # half-size pictures hold a quarter of the cells: half-overlapping crops keep the group's count up
-            for i, crop in enumerate(_crops(img, per_picture, SIDE // 2 if half else SIDE)):
+            stride = SIDE // 2 if half else SIDE
+            crops = _crops(img, per_picture, stride) or _crops(img, per_picture, stride // 2)  # a small sprite
+            for i, crop in enumerate(crops):
                 crop.save(folder / f"{f.stem}-{i}.png")
     return sets
 
@@ -117,6 +119,8 @@ def gains(model: str, weights: str | None, sets: dict[str, Path], backend: str |
         upscale = _ModelUpscale(load(model, weights=weights, backend=backend))
         out = {}
         for group, folder in sets.items():
+            if not any(folder.iterdir()):  # a picture too small for a 192 px crop even at half the stride
+                continue
             r = evaluate_upscale(upscale, folder, border=BORDER, name=model, degrade=bicubic_shrink)["mean"]
             out[group] = {"gain_db": round(r["model"]["psnr_y"] - r["bicubic"]["psnr_y"], 3),
                           "psnr_y": round(r["model"]["psnr_y"], 3), "bicubic": round(r["bicubic"]["psnr_y"], 3),
