@@ -56,6 +56,7 @@ PLAIN: dict[str, Any] = {
 # recipe -> changes to PLAIN (dotted keys); "current" = every factor of the shipped recipe at once
 RECIPES: dict[str, dict[str, Any]] = {
     "plain": {},
+    "plain-seed1": {"optim.seed": 1},  # the same recipe, other patches and order: the spread of one run
     "clipart": {"data.dirs": ["REAL", "DRAWINGS"], "data.dir_repeat": {"REAL": REAL_REPEAT}},
     # the clip art's share of the patches: ~70 % in "clipart" (5 real pictures x 96 against 1,116 drawings), ~30 %, ~10 %
     "clipart30": {"data.dirs": ["REAL", "DRAWINGS"], "data.dir_repeat": {"REAL": 520}},
