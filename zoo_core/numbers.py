@@ -1,6 +1,6 @@
 """One validator for every number a user gives (flags, env vars, card fields, web form fields).
 
-Errors name the field, the value and the allowed range: `--tile must be an integer from 1 to 65536, got 'x'.`
+Errors name the field, the value and the allowed range: `--tile must be an integer from 8 to 65536, got 'x'.`
 """
 from __future__ import annotations
 

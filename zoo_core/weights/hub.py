@@ -79,6 +79,8 @@ def checked_endpoint(value: str) -> str:
 
 def hub_settings() -> dict[str, Any]:
     """Endpoint, cache folder and offline flag read from the environment now, not at import of huggingface_hub."""
+    if os.environ.get("HF_ENDPOINT"):  # checked before the import: huggingface_hub parses it then, and raises
+        checked_endpoint(os.environ["HF_ENDPOINT"])
     from huggingface_hub import constants
 
     home = os.environ.get("HF_HOME")
@@ -103,9 +105,9 @@ def remove_cached(path: Path) -> None:
 
 def cached_file(card: Card) -> Path | None:
     """The file in the Hub cache (not verified here: the resolver checks it), without any network access."""
+    loc, settings = hub_location(card), hub_settings()
     from huggingface_hub import try_to_load_from_cache
 
-    loc, settings = hub_location(card), hub_settings()
     hit = try_to_load_from_cache(
         repo_id=loc.repo_id, filename=loc.filename, revision=loc.revision, cache_dir=settings["cache_dir"]
     )
