@@ -123,3 +123,12 @@ def test_card_file_with_run_weights_is_pushed_under_its_name(tmp_path, capsys):
     weights.write_bytes(b"not the trained weights")
     assert main(["push", str(tmp_path / "my-tiny.yaml"), "--repo-id", "me/tiny", "--dry-run", str(tmp_path / "o2")]) == 1
     assert "sha256" in capsys.readouterr().err
+
+
+def test_the_hub_readme_carries_every_task_field_of_the_family():
+    from zoo_core.weights.push import front_matter
+
+    card = zoo.get_card("realcugan-se-2x-conservative")  # Real-CUGAN declares `conservative` beside noise and style
+    task = front_matter([card])["zoo"]["models"][0]["task"]
+    assert task == {"scale": 2, "noise_level": card.noise_level, "style": "art", "conservative": True}
+    assert "conservative: true" in readme([card], "you/realcugan")

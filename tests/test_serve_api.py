@@ -17,7 +17,7 @@ pytest.importorskip("starlette", reason="zoo-core[serve] is not installed (pip i
 pytest.importorskip("uvicorn", reason="zoo-core[serve] is not installed (pip install 'zoo-core[serve]')")
 
 import zoo  # noqa: E402
-from zoo_core.api import default_card  # noqa: E402
+from zoo_core.api import default_model  # noqa: E402
 from zoo_core.serve.jobs import Limits  # noqa: E402
 from zoo_core.serve.server import start_in_thread  # noqa: E402
 
@@ -108,7 +108,7 @@ def test_models_come_from_the_registry_including_third_party_plugins(server: Any
     assert TINY in names and set(names) <= {c.name for c in zoo.list_models()}
     tiny = next(m for m in data["models"] if m["name"] == TINY)
     assert tiny["scales"] == [1, 1.5, 2, 3, 4, 6, 8, 16] and tiny["noise_levels"] == [-1]
-    assert data["default"] == default_card().name and data["formats"] == ["png", "webp", "jpeg"]
+    assert data["default"] == default_model().name and data["formats"] == ["png", "webp", "jpeg"]
     assert data["limits"]["max_bytes"] == LIMITS.max_bytes and data["limits"]["max_pixels"] == LIMITS.max_pixels
 
 
@@ -258,7 +258,7 @@ def test_menu_offers_families_with_the_clis_default_and_no_test_models() -> None
 
     entries = {m["name"]: m for m in list_entries()}
     assert TINY not in entries and TINY in {m["name"] for m in list_entries(test_models=True)}
-    assert default_card().name in entries  # the page selects /api/models' "default"
+    assert default_model().name in entries  # the page selects /api/models' "default"
     upconv = entries["upconv7-scale2x"]  # its noise siblings are not separate models but its noise menu
     assert upconv["noise_levels"] == [-1, 0, 1, 2, 3] and upconv["variants"][2] == "upconv7-noise2"
     assert not any(n.startswith("upconv7-noise") for n in entries)

@@ -104,11 +104,11 @@ def test_drop_an_image_compare_and_download(server_url: str, browser: Any, tmp_p
     browser.get(server_url)
     wait.until(lambda d: d.execute_script("return document.body.dataset.state") == "ready")
     options = [o.get_attribute("value") for o in Select(el("model")).options]
-    from zoo_core.api import default_card
+    from zoo_core.api import default_model
     from zoo_core.serve.engine import list_entries
 
     assert options == [m["name"] for m in list_entries(test_models=True)]  # registry's families, plugins' included
-    assert Select(el("model")).first_selected_option.get_attribute("value") == default_card().name
+    assert Select(el("model")).first_selected_option.get_attribute("value") == default_model().name
     Select(el("model")).select_by_value(TINY)
 
     # A file that is not an image, picked with the file chooser: the server's message appears in the page.

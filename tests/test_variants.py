@@ -78,16 +78,17 @@ def test_shipped_cards_keep_their_waifu2x_fields():
 
 
 def test_the_default_model_is_a_card_flag():
-    from zoo_core.api import default_card
+    from zoo_core.api import default_model
 
     reg = zoo.get_registry()
-    assert reg.default_card().name == default_card().name == "upconv7-scale2x"
+    assert reg.default_model().name == default_model().name == "upconv7-scale2x"
+    assert not hasattr(reg, "default_card")  # one name per concept: an Architecture's default_card is another
     assert [c.name for c in reg.cards.values() if c.default] == ["upconv7-scale2x"]
 
 
 def test_two_default_flags_are_reported_and_the_first_wins():
     reg = build_registry(extra_modules=[_family_plugin({**_card("cugan-default", noise_level=0), "default": True})])
-    assert reg.default_card().name == "upconv7-scale2x"
+    assert reg.default_model().name == "upconv7-scale2x"
     assert any("'cugan-default' says 'default: true' but 'upconv7-scale2x' already does" in p.message
                for p in reg.problems)
 
@@ -106,3 +107,11 @@ def test_noise_levels_come_from_the_installed_cards(tmp_path, capsys):
     assert main(["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"), "-q", "-n", "7"]) == 1
     err = capsys.readouterr().err
     assert "noise level 7" in err and "-1, 0, 1, 2, 3" in err
+
+
+def test_a_card_whose_scale_is_not_its_networks_is_reported_at_registration():
+    reg = build_registry(extra_modules=[_family_plugin(_card("cugan-3x", noise_level=0) | {"task": {"scale": 3}},
+                                                       _card("cugan-2x", noise_level=0))])
+    assert "cugan-2x" in reg.cards and "cugan-3x" not in reg.cards
+    assert any("field 'task.scale' is 3, but architecture 'cugan-like' with these hyperparameters upscales 2x. "
+               "Fix: set task.scale: 2" in p.message for p in reg.problems), reg.problems

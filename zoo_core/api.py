@@ -51,9 +51,10 @@ def get_card(name: str) -> Card:
     return get_registry().card(name)
 
 
-def default_card() -> Card:
-    """The model used when none is named: the card a plugin marks `default: true`."""
-    return get_registry().default_card()
+def default_model() -> Card:
+    """The model used when none is named: the card a plugin marks `default: true` (an Architecture's
+    `default_card` is another thing: the card its id stands for)."""
+    return get_registry().default_model()
 
 
 def weight_format(name: str) -> WeightFormat:

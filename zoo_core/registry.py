@@ -128,7 +128,7 @@ class Registry:
         """The training corpus with this name."""
         return self._get("datasets", name, "corpus", "Run 'zoo data list'.")
 
-    def default_card(self) -> Card:
+    def default_model(self) -> Card:
         """The card a plugin marks `default: true`: the model used when none is named."""
         marked = [c for c in self.cards.values() if c.default]
         if not marked:
@@ -263,10 +263,14 @@ def _check_card(reg: Registry, card: Card) -> None:
             f"registers (installed: {known}). Fix: install its plugin package or correct the name."
         )
     try:  # the geometry too: a card's hyperparameters reach the plugin's context/offset functions
-        reg.architectures[card.architecture].geometry(card.hyperparameters)
+        geo = reg.architectures[card.architecture].geometry(card.hyperparameters)
     except ZooError as exc:
         raise CardError(f"{card.source}: field 'hyperparameters': {exc}") from None
     arch = reg.architectures[card.architecture]
+    if geo.scale != card.scale:  # the scale is the network's (Architecture.geometry); the card only restates it
+        raise CardError(f"{card.source}: field 'task.scale' is {card.scale}, but architecture '{arch.id}' with these "
+                        f"hyperparameters upscales {geo.scale}x. Fix: set task.scale: {geo.scale}, or the 'scale' "
+                        "hyperparameter.")
     if arch.variants:
         check_variants_against(card, arch.variants, arch.id)
 

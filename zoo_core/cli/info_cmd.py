@@ -47,6 +47,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows.append({
             "name": card.name, "architecture": card.architecture, "scale": card.scale,
             "noise_level": card.noise_level, "style": card.style,
+            "variants": dict(card.variants),  # every task field the family declares (conservative, ...)
             "parameters": _params(card.architecture, card.hyperparameters),
             "offline": is_available_offline(card), "trained": card.trained,
         })

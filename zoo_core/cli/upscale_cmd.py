@@ -53,10 +53,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _models(args: argparse.Namespace, device: str):  # -> (first, rest, scale)
-    from ..api import default_card, get_card, list_models, load
+    from ..api import default_model, get_card, list_models, load
     from ..infer.scaling import plan_cards
 
-    base = get_card(args.model) if args.model else default_card()
+    base = get_card(args.model) if args.model else default_model()
     scale = float(base.scale if args.scale is None else args.scale)  # -s 0 is refused, not the default
     if base.scale <= 1 and scale != 1:
         raise ZooError(f"Model '{base.name}' does not enlarge (scale 1); use -s 1 or pick an upscaling model.")

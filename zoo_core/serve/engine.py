@@ -86,10 +86,10 @@ def list_entries(*, test_models: bool = False) -> list[dict[str, Any]]:
 
 def default_name() -> str:
     """The CLI's default model (`zoo upscale` without -m), '' when none is installed."""
-    from ..api import default_card
+    from ..api import default_model
 
     try:
-        return str(default_card().name)
+        return str(default_model().name)
     except ZooError:
         return ""
 

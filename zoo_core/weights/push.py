@@ -57,7 +57,8 @@ def _provenance(card: Card) -> dict[str, Any]:
     prov: dict[str, Any] = {
         "name": card.name, "file": hub_filename(card), "sha256": card.weights["sha256"],
         "architecture": card.architecture, "hyperparameters": dict(card.hyperparameters),
-        "task": {"scale": card.scale, "noise_level": card.noise_level, "style": card.style},
+        # every task field the family tells its cards apart by (Real-CUGAN's conservative too), not only waifu2x's
+        "task": {"scale": card.scale, "noise_level": card.noise_level, "style": card.style, **card.variants},
     }
     if card.upstream:
         prov["source"] = {k: card.upstream[k] for k in ("url", "license", "package", "format", "files", "command")
@@ -120,10 +121,25 @@ def readme(cards: list[Card], repo_id: str) -> str:
     return "\n".join(lines)
 
 
+def _check_publishable(card: Card) -> None:
+    """What the README prints from a card: tags as single-line strings, metrics as mappings of finite numbers."""
+    bad_tags = [t for t in card.tags if not isinstance(t, str) or not TAG_RE.match(t)]
+    if bad_tags:
+        raise ZooError(f"Card '{card.name}': tags must be short single-line words (letters, digits, '-', '_', '.', "
+                       f"':', '/'), got {bad_tags[0]!r:.60}. Fix the card's tags.")
+    for key, m in card.metrics.items():
+        numbers = {k: m.get(k) for k in ("value", "bicubic", "lanczos") if k in m} if isinstance(m, dict) else None
+        if numbers is None or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                                      for v in numbers.values()):
+            raise ZooError(f"Card '{card.name}': metric '{key}' must be a mapping whose value (and bicubic/lanczos "
+                           f"baselines) are finite numbers, got {m!r:.80}. Fix the card's metrics.")
+
+
 def check_cards(cards: list[Card]) -> None:
-    """Trained cards (Hub or plugin weights), each with its own file name on the Hub."""
+    """Trained cards (Hub or plugin weights), each with its own file name on the Hub, fit to publish."""
     for card in cards:
         require_trained(card)
+        _check_publishable(card)
     names = [hub_filename(c) for c in cards]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
