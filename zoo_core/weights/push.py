@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import tempfile
@@ -20,6 +21,7 @@ Locate = Callable[[Card], Path]  # a card -> its verified weights (zoo_core.api.
 LICENSES = {"mit": "mit", "apache-2.0": "apache-2.0", "bsd-3-clause": "bsd-3-clause", "cc-by-4.0": "cc-by-4.0",
             "cc-by-nc-4.0": "cc-by-nc-4.0", "cc-by-sa-4.0": "cc-by-sa-4.0", "cc0-1.0": "cc0-1.0"}
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}")  # matched whole: no newline can forge a README line
 
 
 def hub_filename(card: Card) -> str:
