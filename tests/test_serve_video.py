@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import av
 import pytest
 
 pytest.importorskip("starlette", reason="zoo-core[serve] is not installed (pip install 'zoo-core[serve]')")
