@@ -14,9 +14,10 @@ from ..numbers import TILE, flag
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Attach upscale."""
-    p = sub.add_parser("upscale", help="upscale images with a model",
-                       description="Upscale image files, folders (-r: recursive), globs and .txt lists of paths.")
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, globs or .txt lists")
+    p = sub.add_parser("upscale", help="upscale images and videos with a model",
+                       description="Upscale image and video files, folders (-r: recursive), globs and .txt lists of "
+                       "paths (videos: docs/video.md).")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image or video files, folders, globs or .txt lists")
     p.add_argument("-o", "--output", type=Path, required=True, help="output file (one input) or folder")
     p.add_argument("-m", "--model", default=None, help="model name or card file CARD.yaml "
                    "(default: the card an installed plugin marks 'default: true', see 'zoo info')")
