@@ -43,7 +43,9 @@ def test_two_cpu_ranks_stay_in_sync(tmp_path: Path) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     if proc.returncode != 0 and "Address already in use" in proc.stderr:
         pytest.skip("torchrun could not bind a local port on this machine")
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    log = tmp_path / "torchrun.log"  # the whole log, both ranks: a rare failure must be diagnosable from CI
+    log.write_text(f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    assert proc.returncode == 0, f"torchrun failed (whole log also in {log}):\n{log.read_text()}"
     r0, _ = load_safetensors(tmp_path / "rank0.safetensors")
     r1, _ = load_safetensors(tmp_path / "rank1.safetensors")
     assert r0.keys() == r1.keys()
