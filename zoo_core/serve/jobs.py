@@ -14,6 +14,7 @@ from typing import Any
 from PIL import Image
 
 from ..errors import WeightsError, ZooError
+from .budget import Busy, PixelBudget  # noqa: F401  (Busy: the queue or the pixel budget is full, HTTP 503)
 from .engine import FORMATS, JobSpec, ModelCache, run_job
 
 log = logging.getLogger("zoo.serve")
@@ -21,10 +22,6 @@ log = logging.getLogger("zoo.serve")
 
 class TooLarge(ZooError):
     """An upload over the byte or pixel limit (HTTP 413)."""
-
-
-class Busy(ZooError):
-    """The queue is full (HTTP 503)."""
 
 
 class Stopped(ZooError):
@@ -38,6 +35,7 @@ class Limits:
     max_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 4_000_000  # input pixels
     max_output_pixels: int = 64_000_000  # after scaling: bounds the memory one job can take
+    max_work_pixels: int = 128_000_000  # output pixels computed at once, jobs and comparison images together
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_queue: int = 32  # waiting jobs; beyond that new uploads get 503
     keep: int = 32  # finished jobs kept in memory for their result and comparison images
@@ -115,6 +113,8 @@ class JobQueue:
         self._waiting: deque[WebJob] = deque()
         self._cond = threading.Condition()
         self._stopping = False
+        # comparison images wait here too; a few at most (each waiting one holds a request thread)
+        self.budget = PixelBudget(limits.max_work_pixels, max_waiting=max(2, limits.jobs))
         self._threads = [threading.Thread(target=self._work, name=f"zoo-serve-{i}", daemon=True)
                          for i in range(max(1, limits.jobs))]
         for t in self._threads:
@@ -189,6 +189,11 @@ class JobQueue:
             self._run(job)
 
     def _run(self, job: WebJob) -> None:
+        w, h = job.image.size
+        with self.budget.hold(int(w * h * job.spec.scale ** 2), queued=True):  # the whole output, at most
+            self._run_held(job)
+
+    def _run_held(self, job: WebJob) -> None:
         state, error = "done", ""
         try:
             if job.video is not None:
