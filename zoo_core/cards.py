@@ -14,7 +14,7 @@ from .card_paths import check_card_paths
 from .errors import CardError, WeightsError
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~20x faster, `zoo list` reads every card
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")  # \Z, not $: "evil\n" is not a name (it would forge a line)
 MAX_CARD_BYTES = 1 << 20  # a card is about 1 KB; register_model_cards("/dev/zero") read 23 GB
 VARIANT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..api import weights_for
 from ..errors import ZooError
-from ..weights.push import hub_weights, push, refuse_existing, stage
+from ..weights.push import hub_filename, hub_weights, push, refuse_existing, stage
 from .fetch_cmd import cards_named
 
 
@@ -39,7 +39,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         if os.path.lexists(args.dry_run) and not os.path.isdir(args.dry_run):
             raise ZooError(f"--dry-run '{args.dry_run}' exists and is not a folder.")
         refuse_existing(cards, args.dry_run)
-        for path in stage(cards, args.dry_run, args.repo_id, locate=locate):
+        for path in _staged(cards, args.dry_run, args.repo_id, locate):
             print(path)
         _say_new_weights(cards, args.repo_id)
         print(f"dry run: nothing uploaded; 'zoo push {' '.join(args.names)} --repo-id {args.repo_id}' would send these.")
@@ -47,6 +47,22 @@ def cmd_push(args: argparse.Namespace) -> int:
     print(push(cards, args.repo_id, locate=locate, private=args.private, message=args.message))
     _say_new_weights(cards, args.repo_id)
     return 0
+
+
+def _staged(cards: list, folder: Path, repo_id: str, locate: functools.partial) -> list[Path]:
+    """stage() into `folder`; on any failure what it wrote is removed, and the folder too if this run made it, so
+    a failed dry run leaves nothing that blocks the next one."""
+    made = not os.path.lexists(folder)
+    names = [folder / "README.md", *(folder / hub_filename(c) for c in cards)]
+    try:
+        return stage(cards, folder, repo_id, locate=locate)
+    except BaseException:
+        for path in names:  # refuse_existing made sure none of these was there before
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+        if made and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
 
 
 def _say_new_weights(cards: list, repo_id: str) -> None:

@@ -125,7 +125,7 @@ def readme(cards: list[Card], repo_id: str) -> str:
 
 def _check_publishable(card: Card) -> None:
     """What the README prints from a card: tags as single-line strings, metrics as mappings of finite numbers."""
-    bad_tags = [t for t in card.tags if not isinstance(t, str) or not TAG_RE.match(t)]
+    bad_tags = [t for t in card.tags if not isinstance(t, str) or not TAG_RE.fullmatch(t)]
     if bad_tags:
         raise ZooError(f"Card '{card.name}': tags must be short single-line words (letters, digits, '-', '_', '.', "
                        f"':', '/'), got {bad_tags[0]!r:.60}. Fix the card's tags.")
