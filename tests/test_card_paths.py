@@ -43,7 +43,7 @@ def test_a_card_never_imports_a_module_it_names(tmp_path):
     for argv in (["info", "card.yaml"], ["upscale", "in.png", "-o", "out", "-m", "card.yaml", "-q"],
                  ["fetch", "card.yaml", "-q"]):
         run = subprocess.run([sys.executable, "-m", "zoo", *argv], cwd=tmp_path, capture_output=True, text=True,
-                             timeout=120)
+                             timeout=300)
         assert "Traceback" not in run.stderr, run.stderr
         assert not marker.exists(), (argv, marker.read_text())
         if argv[0] != "info":

@@ -120,3 +120,17 @@ def test_a_malformed_hf_endpoint_is_one_line(endpoint, monkeypatch, capsys):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("zoo: error: HF_ENDPOINT=") and "Traceback" not in err, err
     assert "forged" not in err or "\\nzoo: error: forged" in err
+
+
+@pytest.mark.slow
+def test_a_malformed_hf_endpoint_before_huggingface_hub_is_imported(tmp_path):
+    """huggingface_hub parses HF_ENDPOINT when imported: in a fresh process `:99999` was its ValueError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:99999", "HF_HUB_OFFLINE": "0"}
+    run = subprocess.run([sys.executable, "-m", "zoo", "fetch", NAME, "-q"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.startswith("zoo: error: HF_ENDPOINT='http://127.0.0.1:99999' is not a URL"), run.stderr

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,12 +83,24 @@ def destinations(cfg: TrainConfig, install: bool) -> tuple[Path, Path | None, st
     return out / f"{name}.safetensors", out / f"{name}.yaml", f"{name}.safetensors"
 
 
+def weights_reference(weights: Path, card_path: Path) -> str:
+    """The card's weights.file for an installed export: the weights' path from the card's folder (card_paths.py)."""
+    rel = os.path.relpath(weights.resolve(), card_path.resolve().parent)
+    if rel.startswith(".."):
+        raise ConfigError(f"export.weights {weights} is not in the folder of export.card {card_path} (or under it); a card "
+                          "names only files there. Fix: put both in one folder, or set export.weights_ref to "
+                          "PACKAGE:PATH inside an installed plugin.")
+    return rel
+
+
 def export(cfg: TrainConfig, model: nn.Module, *, ema: dict[str, torch.Tensor] | None, step: int,
            metrics: dict[str, Any], hyperparameters: dict[str, Any], scale: int,
            command: str | None = None, install: bool = False) -> tuple[Path, Path | None]:
     """Write the weights (EMA when configured) and the card. Returns both paths."""
     e = cfg.export
     weights, card_path, weights_ref = destinations(cfg, install)
+    if card_path is not None and not weights_ref:  # before any write: a card names files only beside or under it
+        weights_ref = weights_reference(weights, card_path)
     tensors = dict(ema) if (ema is not None and e.use_ema) else model.state_dict()
     tensors = {k: v.detach().float() if v.dtype.is_floating_point else v for k, v in tensors.items()}
     meta = {"architecture": cfg.model.architecture, "hyperparameters": json.dumps(hyperparameters, sort_keys=True),
@@ -101,7 +114,7 @@ def export(cfg: TrainConfig, model: nn.Module, *, ema: dict[str, torch.Tensor] |
         "architecture": cfg.model.architecture,
         "hyperparameters": dict(hyperparameters),
         "task": {"scale": scale, "noise_level": e.noise_level, **e.variants},
-        "weights": {"file": weights_ref or str(weights.resolve()), "sha256": sha},
+        "weights": {"file": weights_ref, "sha256": sha},
         "upstream": {
             "description": f"Trained by zoo ({step} steps). {recipe(cfg)}",
             "command": command or " ".join(["zoo", *sys.argv[1:]]),
