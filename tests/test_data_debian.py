@@ -148,7 +148,9 @@ def test_renderer_worker_times_out_restarts_and_keeps_a_budget() -> None:
         with pytest.raises(SvgError, match="MB"):
             r.render(b" " * (9 << 20), 100)
     with Renderer(timeout=5, budget=0.3) as r:
-        with pytest.raises(SvgError, match="took over|budget"):
+        with pytest.raises(SvgError, match="budget"):  # cut at what is left of the budget, not at the file's 5 s
             r.render(SLOW_SVG, 4096)
+        assert r.spent > 0  # CPU seconds (wall seconds where /proc cannot tell): a loaded machine does not spend it
+        r.spent = r.budget  # as after a build's worth of files
         with pytest.raises(SvgError, match="budget"):
             r.render(SVG, 100)

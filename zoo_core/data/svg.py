@@ -21,8 +21,9 @@ from ..errors import ZooError
 RESVG_PY = "0.5.0"  # the pinned renderer (pyproject); a corpus rendered with it names it in its version
 MAX_SVG_BYTES = 8 << 20  # the curated Open Clip Art files are at most 1.7 MB
 MAX_SIDE = 4096
-RENDER_SECONDS = 20.0  # one file; the slowest curated file takes about 1 s on the 2-core box
+RENDER_SECONDS = 20.0  # CPU seconds for one file; the slowest curated file takes about 3.5 s on the 2-core box
 BUDGET_SECONDS = 7200.0  # all files of one build together (the curated 1,625: about 15 min on one core)
+WALL_FACTOR = 10  # a render waiting for a core may take this many times its CPU limit in wall time
 STARTUP_SECONDS = 120.0  # the worker's interpreter and resvg loading, not counted in a file's time
 WORKER_MEMORY = 2 << 30  # bytes of address space for the worker: a file cannot take the machine's memory
 # <image>/<feImage> hrefs other than a fragment or an inline raster picture (a file, a URL, an inline SVG that
@@ -81,6 +82,22 @@ def render_svg(data: bytes, side: int) -> Image.Image:
     return img.convert("RGBA")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process (or its zombie) has used; None where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _used(pid: int, cpu0: float | None, t0: float) -> float:
+    """Seconds of CPU the worker spent since (cpu0, t0); wall seconds where the CPU time is unknown."""
+    cpu = _cpu_seconds(pid) if cpu0 is not None else None
+    return cpu - cpu0 if cpu is not None and cpu0 is not None else time.monotonic() - t0
+
+
 _HEAD = struct.Struct("<II")  # request: side, length; reply: width, height (0, 0: an error of `length` bytes)
 
 
@@ -134,14 +151,20 @@ class Renderer:
             raise SvgError("the SVG renderer did not start")
         return self._proc
 
-    def _reply(self, proc: subprocess.Popen, deadline: float) -> tuple[int, int, bytes] | None:
-        """(width, height, payload), or None when the deadline passes first."""
+    def _reply(self, proc: subprocess.Popen, limit: float) -> tuple[int, int, bytes] | None:
+        """(width, height, payload), or None once the worker has spent `limit` s of CPU on it.
+
+        CPU time, not wall time: on a loaded machine a file waiting for a core is not a slow file. The wall
+        clock still ends it at WALL_FACTOR × `limit`.
+        """
         fd, buf = proc.stdout.fileno(), bytearray()  # type: ignore[union-attr]
-        need = _HEAD.size + 4
+        need, t0, cpu0 = _HEAD.size + 4, time.monotonic(), _cpu_seconds(proc.pid)
         while len(buf) < need:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                return None
+            if not select.select([fd], [], [], 0.25)[0]:
+                wall = time.monotonic() - t0
+                if wall > WALL_FACTOR * limit or (wall > limit and _used(proc.pid, cpu0, t0) > limit):
+                    return None
+                continue
             chunk = os.read(fd, max(1 << 16, need - len(buf)))
             if not chunk:
                 raise EOFError
@@ -158,15 +181,16 @@ class Renderer:
         if len(data) > MAX_SVG_BYTES:
             raise SvgError(f"SVG over {MAX_SVG_BYTES >> 20} MB")
         proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
-        t0, limit = time.monotonic(), min(self.timeout, self.budget - self.spent)
+        t0, cpu0, limit = time.monotonic(), _cpu_seconds(proc.pid), min(self.timeout, self.budget - self.spent)
         try:
             proc.stdin.write(_HEAD.pack(side, len(data)) + data)  # type: ignore[union-attr]
-            reply = self._reply(proc, t0 + limit)
+            reply = self._reply(proc, limit)
         except (EOFError, OSError):
+            reply = ()  # crashed: its zombie still tells its CPU time below
+        self.spent += _used(proc.pid, cpu0, t0)  # the budget counts CPU time too
+        if reply == ():
             self.close()
-            raise SvgError("the SVG renderer crashed on this file") from None
-        finally:
-            self.spent += time.monotonic() - t0
+            raise SvgError("the SVG renderer crashed on this file")
         if reply is None:
             self.close()
             if limit < self.timeout:
