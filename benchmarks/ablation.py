@@ -32,9 +32,10 @@ import transfer_val as tv  # noqa: E402  (a sibling script)
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "runs" / "ablation"
-STARTS = {"drrn-lite": "plugins/zoo-drrn/zoo_drrn/weights/drrn-lite-2x.safetensors",
-          "drrn-lite-7u": "plugins/zoo-drrn/zoo_drrn/weights/drrn-lite-7u-2x.safetensors",
-          "espcn7": "plugins/zoo-espcn7/zoo_espcn7/weights/espcn7-2x.safetensors"}
+# committed checkpoints (their EMA = the cards as shipped in session 16): the start stays fixed when a card changes
+STARTS = {"drrn-lite": "configs/resume/drrn-lite/ckpt-00012000.safetensors",
+          "drrn-lite-7u": "configs/resume/drrn-lite-7u/ckpt-00009000.safetensors",
+          "espcn7": "configs/resume/espcn7/ckpt-00048000.safetensors"}
 # a start that never saw any corpus picture: fold E holds out the shipped models' own training pictures
 STARTS["drrn-lite-scratch"] = ""
 HYPER = {"drrn-lite": ("drrn-lite", {"scale": 2, "channels": 32, "recursions": 1, "units": 3}),
@@ -155,9 +156,14 @@ def baseline(fold: str, start: str) -> dict[str, Any]:
         import tempfile
 
         path.parent.mkdir(parents=True, exist_ok=True)
+        from zoo_core.train.init_from import checkpoint_weights
+        from zoo_core.weights.safetensors_io import load_safetensors, save_safetensors
+
         with tempfile.TemporaryDirectory() as tmp:
             sets = tv.crop_sets("debian-art", fold, Path(tmp))
-            path.write_text(json.dumps({"gains": tv.gains(start, None, sets)}, indent=1))
+            weights = Path(tmp) / "start.safetensors"  # the start checkpoint's EMA, as its card's weights
+            save_safetensors(weights, checkpoint_weights(load_safetensors(ROOT / STARTS[start])[0]))
+            path.write_text(json.dumps({"gains": tv.gains(start, str(weights), sets)}, indent=1))
     return json.loads(path.read_text())
 
 
