@@ -136,7 +136,7 @@ def test_cli_writes_added_formats(tmp_path, how):
         else:
             args = ["-o", str(tmp_path / f"d{ext}"), "--format", ext]
             want = tmp_path / f"d{ext}" / f"in{SUFFIX[FORMATS[ext]]}"
-        assert main(["upscale", str(src), "-m", "example-tiny", "-q", *args]) == 0
+        assert main(["upscale", str(src), "-m", "example-tiny", "--backend", "torch", "-q", *args]) == 0
         with Image.open(want) as im:
             assert im.format == FORMATS[ext] and im.size == (20, 16)
 
@@ -145,12 +145,12 @@ def test_cli_writes_added_formats(tmp_path, how):
 def test_messages_name_every_format(tmp_path, capsys):
     src = tmp_path / "in.png"
     Image.fromarray(smooth(8, 10)).save(src)
-    assert main(["upscale", str(src), "-m", "example-tiny", "-q", "-o", str(tmp_path / "x.tga")]) == 1
+    assert main(["upscale", str(src), "-m", "example-tiny", "--backend", "torch", "-q", "-o", str(tmp_path / "x.tga")]) == 1
     err = capsys.readouterr().err
     assert WRITES in err and all(s in err for s in (".gif", ".avif", ".heic", ".jxl"))
     notes = tmp_path / "notes.heic"
     notes.write_bytes(b"plain text\n" * 10)
-    assert main(["upscale", str(notes), "-m", "example-tiny", "-q", "-o", str(tmp_path / "o")]) == 1
+    assert main(["upscale", str(notes), "-m", "example-tiny", "--backend", "torch", "-q", "-o", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert "HEIC/HEIF" in err and "videos" in err and err.count("\n") == 2
 
