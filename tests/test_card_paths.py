@@ -96,6 +96,7 @@ def test_hub_names_in_cards_are_checked(tmp_path):
             load_card_file(write_card(tmp_path, {**base, field: value}))
 
 
+@pytest.mark.slow
 def test_zoo_hub_repo_cannot_write_outside_the_hub_cache(hub, tmp_path, capsys, monkeypatch):  # noqa: F811
     """ZOO_HUB_REPO='org/name@../../../../tmp/x': huggingface_hub wrote its ref file outside the cache."""
     card = zoo.get_card("upconv7-scale2x")

@@ -41,6 +41,7 @@ def image(tmp_path: Path, size: tuple[int, int] = (8, 6)) -> Path:
     return src
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_card_hyperparameters_out_of_range_are_one_line(backend, tmp_path, capsys):
     """channels: 1000000 (upscale) tried to build the network; channels: 0 (info) was a RuntimeError traceback;
@@ -64,6 +65,7 @@ def test_an_architecture_may_declare_wider_limits():
         zoo.Architecture(id="bad", build=arch.build, scale=2, offset=0, context=8, limits={"channels": (5, 1)})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_scale_zero_and_tiny_tiles_are_refused(backend, tmp_path, capsys):
     """-s 0 upscaled 2x with exit 0 while -s 0.5 was refused; --tile 2 was accepted though the docs say 8."""
@@ -78,6 +80,7 @@ def test_scale_zero_and_tiny_tiles_are_refused(backend, tmp_path, capsys):
     assert main(["upscale", str(src), "-o", str(tmp_path / "o"), "-m", TINY, "--tile", "8", "-q", *backend]) == 0
 
 
+@pytest.mark.slow
 def test_the_fp16_refusal_on_torch_does_not_send_the_user_to_torch(tmp_path, capsys):
     src = image(tmp_path)
     for backend in BACKENDS:

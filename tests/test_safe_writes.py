@@ -45,6 +45,7 @@ def one_error(argv: list[str], capsys) -> str:
     return next(ln for ln in err.splitlines() if ln.startswith("zoo: error: "))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_upscale_overwrite_never_replaces_a_pipe_or_a_device(backend, tmp_path, capsys):
     src = tmp_path / "in.png"
@@ -64,6 +65,7 @@ def test_upscale_overwrite_never_replaces_a_pipe_or_a_device(backend, tmp_path, 
         assert im.size == (12, 8)
 
 
+@pytest.mark.slow
 def test_eval_grid_and_convert_refuse_a_pipe_a_device_and_a_folder(tmp_path, capsys):
     hr = tmp_path / "hr"
     hr.mkdir()
