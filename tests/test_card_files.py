@@ -60,7 +60,7 @@ def test_an_unregistered_card_file_runs_with_its_own_weights(tmp_path):
 @pytest.mark.slow
 def test_a_card_file_with_a_shipped_name_runs_its_own_weights(tmp_path):
     weights, sha = _weights(tmp_path, scale=0.5)
-    card = _card_file(tmp_path, "same", str(weights), sha)
+    card = _card_file(tmp_path, "same", weights.name, sha)  # a card names paths inside its folder (card_paths.py)
     assert _upscale(tmp_path, str(card), "mine.png", "-s", "4") == 0  # two passes, both with the file's weights
     assert _upscale(tmp_path, "drrn-lite", "shipped.png", "-s", "4") == 0
     mine, shipped = (np.asarray(Image.open(tmp_path / n)) for n in ("mine.png", "shipped.png"))

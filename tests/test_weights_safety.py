@@ -81,7 +81,7 @@ def test_two_processes_fetching_at_once_leave_one_good_copy(tmp_path):
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "costs.json"]  # the cost cache aside
     assert len(files) == 1, files  # no temp files left behind
     assert sha256_file(files[0]) == zoo.get_card("upconv7-scale2x").weights["sha256"]
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .cards import Card, load_card_file
 from .errors import PluginError, ZooError
-from .interfaces import Backend, Runner, WeightFormat, checked
-from .lazy import LazyObject
+from .interfaces import Backend, Runner, WeightFormat
+from .backend_pick import _loaded, _usable, backend_named, pick_backends  # noqa: F401  (re-exported)
 from .registry import check_card, get_registry
 from .weights.convert import converted_bytes, write_converted
 from .weights.resolve import Notify, locate, resolve
@@ -62,17 +62,6 @@ def weight_format(name: str) -> WeightFormat:
     return _loaded(get_registry().weight_format(name), WeightFormat)
 
 
-def backend_named(name: str) -> Backend:
-    """The registered backend, imported now if it is a built-in, and checked."""
-    return _loaded(get_registry().backend(name), Backend)
-
-
-def _loaded(obj: Any, kind: type) -> Any:
-    real = obj.loaded() if isinstance(obj, LazyObject) else obj
-    checked(real, kind)  # a lazily registered object is first seen here
-    return real
-
-
 def convert_to_bytes(arch_id: str, fmt: str, paths: Sequence[Path],
                      hyperparameters: Mapping[str, Any] | None = None) -> bytes:
     """Convert `paths` with the named format for the named architecture; safetensors bytes (deterministic)."""
@@ -89,9 +78,19 @@ def _convert_upstream(card: Card, paths: Sequence[Path]) -> bytes:
     return convert_to_bytes(card.architecture, card.upstream["format"], paths, card.hyperparameters)
 
 
+def _parameters(card: Card) -> int | None:
+    """The card's network's parameter count (measured once, cached); None when its architecture is not installed."""
+    from .cost import cached_cost
+
+    try:
+        return int(cached_cost(get_registry().architecture(card.architecture), card.hyperparameters)["parameters"])
+    except ZooError:
+        return None
+
+
 def weight_sources(*, upstream_dir: Path | None = None, progress: bool = True) -> list[Source]:
     """The chain a card's weights are looked for in: shipped, zoo cache, Hub cache, Hub, upstream rebuild."""
-    return chain(upstream_dir=upstream_dir, progress=progress, convert=_convert_upstream)
+    return chain(upstream_dir=upstream_dir, progress=progress, convert=_convert_upstream, parameters=_parameters)
 
 
 def weights_for(card: Card, *, upstream_dir: Path | None = None, progress: bool = True,
@@ -164,38 +163,6 @@ def _check_hyperparameters(card: Card, built: dict[str, Any], meta: dict[str, st
         card_says = ", ".join(f"{k}={built[k]}" for k in diff)
         raise ZooError(f"Weights '{path}' were made with {given}, but card '{card.name}' builds {card_says}. "
                        "Use the card exported with these weights (zoo load/eval accept a card .yaml file).")
-
-
-def _usable(name: str, card: Card, module: torch.nn.Module, device: str, precision: str) -> Backend:
-    chosen = backend_named(name)
-    reason = chosen.supports(card, module, device=device, precision=precision)
-    if reason:
-        raise ZooError(f"Backend '{chosen.name}' cannot run '{card.name}' on {device} in {precision}: {reason}. "
-                       + ("Use another --device or --precision." if chosen.name == "torch" else
-                          "Use --backend torch (the reference), or another --device or --precision."))
-    return chosen
-
-
-def pick_backends(card: Card, module: torch.nn.Module, device: str, precision: str,
-                  backend: str | None) -> list[Backend]:
-    """The named backend; by default every one (by name) whose `default_for` and `supports` agree, then torch.
-
-    A backend declares itself default-eligible only where it matches torch fp32 to within one 8-bit
-    level; `backend="torch"` always forces the reference. A named backend that cannot run the card: ZooError.
-    """
-    if backend is not None:
-        return [_usable(backend, card, module, device, precision)]
-    auto = []
-    for name in sorted(set(get_registry().backends) - {"torch"}):  # the reference closes the list
-        b = backend_named(name)
-        if not b.default_for(card, device=device, precision=precision):
-            continue
-        reason = b.supports(card, module, device=device, precision=precision)
-        if reason is None:
-            auto.append(b)
-        else:  # expected (a card the fast engine cannot express): the next backend runs it
-            logging.getLogger("zoo").debug("backend '%s' skipped for '%s': %s", name, card.name, reason)
-    return auto + [_usable("torch", card, module, device, precision)]
 
 
 def _runner(b: Backend, card: Card, module: torch.nn.Module, options: dict[str, Any]) -> Runner:

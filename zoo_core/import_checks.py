@@ -45,7 +45,7 @@ def _context(arch: Any, card: Card, declared: int) -> dict[str, Any]:
 
 def _backend(card: Card, arch: Any) -> dict[str, str]:
     """The backend `zoo.load` picks on the CPU in fp32, and why (the fast engine's refusal, when it refuses)."""
-    from .api import backend_named, pick_backends
+    from .backend_pick import backend_named, pick_backends
     from .registry import get_registry
 
     module = arch.create(card.hyperparameters)  # what an engine can express does not depend on the weights

@@ -16,6 +16,7 @@ import yaml
 
 from .cards import NAME_RE, Card, load_card_file, parse_card
 from .errors import CardError, WeightsError, ZooError
+from .imported_cards import FOLDER, imported_card_files, imported_dir  # noqa: F401  (re-exported)
 from .recognize import Recognized, Recognizer, apply, recognise, strip_prefix, unwrap
 from .weights.cache import zoo_home
 from .weights.safetensors_io import sha256_file
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
     from .registry import Registry
 
-FOLDER = "imported"
 PTH_SUFFIXES = (".pth", ".pt", ".ckpt")
 MODEL_SUFFIXES = (*PTH_SUFFIXES, ".safetensors")
 UNKNOWN_LICENSE = "unknown"
@@ -41,17 +41,6 @@ class Imported:
     existed: bool
     notes: tuple[str, ...] = ()
     checks: dict[str, Any] | None = None
-
-
-def imported_dir() -> Path:
-    """Where imported cards and weights live: $ZOO_HOME/imported."""
-    return zoo_home() / FOLDER
-
-
-def imported_card_files() -> list[Path]:
-    """The imported cards' YAML files (none when nothing was imported)."""
-    folder = imported_dir()
-    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
 
 
 def is_model_file(name: str) -> bool:

@@ -194,7 +194,7 @@ def _collect_cards(pm: Any, reg: Registry) -> None:
     for info in reg.plugins:  # each plugin's cards/ folder, found by convention
         if info.card_dir and not info.disabled and info.error is None:
             pending.extend((info.name, path) for path in _folder_cards(info.card_dir))
-    from .importer import FOLDER, imported_card_files
+    from .imported_cards import FOLDER, imported_card_files
 
     pending.extend((FOLDER, path) for path in imported_card_files())  # `zoo import`'s cards, from $ZOO_HOME
     for impl in builtins_first(pm.hook.register_model_cards.get_hookimpls()):

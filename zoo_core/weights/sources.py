@@ -76,17 +76,12 @@ class HubCache:
         return path if path is not None and wrong_digest(path) is None else None
 
 
-def expected_bytes(card: Card) -> int:
-    """The most bytes the card's weights can take, from its network's parameter count (measured once, cached)."""
-    from ..cost import cached_cost
-    from ..registry import get_registry
+def expected_bytes(card: Card, parameters: Callable[[Card], int | None] | None) -> int:
+    """The most bytes the card's weights can take, from its network's parameter count (given by the caller: the
+    weights chain never looks an architecture up by name)."""
     from .hub_limits import max_download_bytes
 
-    try:
-        params = int(cached_cost(get_registry().architecture(card.architecture), card.hyperparameters)["parameters"])
-    except ZooError:  # an architecture not installed: the download is still bounded, by a fixed size
-        params = None
-    return max_download_bytes(params)
+    return max_download_bytes(parameters(card) if parameters is not None else None)
 
 
 @dataclass(frozen=True)
@@ -94,13 +89,15 @@ class Hub:
     """A download from the Hugging Face Hub at the card's pinned revision."""
 
     progress: bool = True
+    parameters: Callable[[Card], int | None] | None = None  # the card's parameter count (None: a fixed bound)
     how = "downloaded"
 
     def find(self, card: Card, wrong_digest: Check) -> Path | None:
         """hf_hub_download; FetchError says why the Hub could not give the file."""
         if not card.on_hub:
             return None
-        return hub.download(card, progress=self.progress, wrong_digest=wrong_digest, max_bytes=expected_bytes(card))
+        max_bytes = expected_bytes(card, self.parameters)
+        return hub.download(card, progress=self.progress, wrong_digest=wrong_digest, max_bytes=max_bytes)
 
 
 @dataclass(frozen=True)
@@ -123,6 +120,8 @@ class UpstreamRebuild:
 OFFLINE: tuple[Source, ...] = (LocalFile(), ZooCache(), HubCache())  # what needs neither network nor converting
 
 
-def chain(*, upstream_dir: Path | None = None, progress: bool = True, convert: Convert | None = None) -> list[Source]:
+def chain(*, upstream_dir: Path | None = None, progress: bool = True, convert: Convert | None = None,
+          parameters: Callable[[Card], int | None] | None = None) -> list[Source]:
     """Every source, in order: shipped file, zoo cache, Hub cache, Hub download, upstream rebuild."""
-    return [*OFFLINE, Hub(progress=progress), UpstreamRebuild(upstream_dir=upstream_dir, convert=convert)]
+    return [*OFFLINE, Hub(progress=progress, parameters=parameters),
+            UpstreamRebuild(upstream_dir=upstream_dir, convert=convert)]
